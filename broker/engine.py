@@ -1,0 +1,347 @@
+"""The queue rules: pure, no I/O, no clock reads (every `now` is passed in, epoch seconds).
+
+    hall = Engine(cfg, now)
+    out = hall.handle(Device("kiosk-1", "kiosk"), Request("r1", "take-ticket", {"service": "ho-tich"}), now)
+    out.data["ticket"]   # '1001'; out.events / out.tickets are what the ledger stores
+
+Every method either raises ProtocolError having changed nothing, or returns
+an Outcome describing all it changed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from datetime import datetime, timedelta
+
+from broker.lines import Lines
+from broker.model import (CALLED, EXPIRED, FINISHED, NO_SHOW, OPEN_STATES, SERVING, WAITING,
+                          CounterState, Device, Event, Outcome, Ticket)
+from hall.config import HallConfig
+from hall.protocol import ACTIONS, Call, ProtocolError, Request
+
+SAMPLES = 20        # recent service times kept per service for the wait estimate
+MIN_SAMPLES = 3     # fewer than this: use the service's configured minutes
+RECENT_CALLS = 10
+
+
+class Engine:
+    def __init__(self, cfg: HallConfig, now: float):
+        self.cfg = cfg
+        self.day = self.service_day(now)
+        self.tickets: dict[str, Ticket] = {}
+        self.lines = Lines()
+        self.counters = {c.id: CounterState(c.id) for c in cfg.counters}
+        self.last_number: dict[str, int] = {}
+        self.issued = 0
+        self.call_seq = 0
+        self.calls: deque[Call] = deque(maxlen=RECENT_CALLS)
+        self.samples: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=SAMPLES))
+        self._recent_by_kiosk: dict[str, deque[float]] = defaultdict(deque)
+        self._counter_lines = {c.id: [*cfg.services_of(c.id), f"@{c.id}"] for c in cfg.counters}
+
+    # --- restoring from the ledger ------------------------------------------
+
+    def restore(self, tickets: list[Ticket], counters: list[CounterState], call_seq: int,
+                calls: list[Call], samples: dict[str, list[float]]) -> None:
+        """Load the current day's state as the ledger holds it (after a restart)."""
+        for t in tickets:
+            if t.day != self.day:
+                continue
+            self.tickets[t.id] = t
+            self.issued = max(self.issued, t.seq)
+            self.last_number[t.service] = max(self.last_number.get(t.service, 0), t.number)
+            if t.state == WAITING:
+                self.lines.add(t)
+        for c in counters:
+            if c.id in self.counters:
+                self.counters[c.id] = c
+        self.call_seq = call_seq
+        self.calls.extend(calls[-RECENT_CALLS:])
+        for service, values in samples.items():
+            self.samples[service].extend(values[-SAMPLES:])
+
+    def expire(self, stale: list[Ticket], now: float) -> Outcome:
+        """Close tickets left open on earlier days (the service was down across the reset hour)."""
+        out = Outcome()
+        for t in stale:
+            t.state = EXPIRED
+            out.touch(t)
+            out.events.append(Event("expired", now, "hall", t.id, t.line, t.counter, {"day": t.day}))
+        for c in self.counters.values():
+            if c.current is not None and c.current not in self.tickets:
+                c.current = None
+                out.counters[c.id] = c
+        return out
+
+    # --- time -----------------------------------------------------------------
+
+    def local(self, now: float) -> datetime:
+        return datetime.fromtimestamp(now, self.cfg.zone)
+
+    def service_day(self, now: float) -> str:
+        """The day numbers belong to: before the reset hour it is still yesterday."""
+        return (self.local(now) - timedelta(hours=self.cfg.hours.reset_hour)).date().isoformat()
+
+    def is_open(self, now: float) -> bool:
+        return self.cfg.hours.is_open(self.local(now))
+
+    def rollover(self, now: float) -> Outcome:
+        """Start a new service day if one has begun: numbers restart, open tickets expire."""
+        out = Outcome()
+        day = self.service_day(now)
+        if day == self.day:
+            return out
+        for t in self.tickets.values():
+            if t.state in OPEN_STATES:
+                t.state = EXPIRED
+                out.touch(t)
+                out.events.append(Event("expired", now, "hall", t.id, t.line, t.counter, {"day": t.day}))
+        for c in self.counters.values():
+            c.current, c.paused, c.ordinary_run = None, False, 0
+            out.counters[c.id] = c
+        self.day = day
+        self.tickets.clear()
+        self.lines = Lines()
+        self.last_number.clear()
+        self.issued = 0
+        self.calls.clear()
+        return out
+
+    # --- the one entry point ---------------------------------------------------
+
+    def handle(self, device: Device, req: Request, now: float) -> Outcome:
+        """Check authority, then apply one request. Raises ProtocolError, changing nothing."""
+        spec = ACTIONS.get(req.action)
+        if spec is None:
+            raise ProtocolError("unknown_action", req.action)
+        if device.role != spec.role:
+            raise ProtocolError("forbidden", f"{device.role} may not {req.action}")
+        if self.service_day(now) != self.day:
+            # The caller rolls the day over first and stores that on its own, so a
+            # refused request can never hide the expiry of yesterday's tickets.
+            raise RuntimeError("service day changed: call rollover() before handle()")
+        if spec.role == "counter":
+            counter = req.args["counter"]
+            if counter not in self.counters:
+                raise ProtocolError("unknown_counter", str(counter))
+            if device.counter != counter:
+                raise ProtocolError("wrong_counter", f"device is for counter {device.counter}")
+        method = getattr(self, req.action.replace("-", "_"))
+        return method(device, now, **req.args)
+
+    # --- kiosk ----------------------------------------------------------------
+
+    def take_ticket(self, device: Device, now: float, service: str, priority: str | None = None) -> Outcome:
+        svc = self.cfg.service(service)
+        if svc is None:
+            raise ProtocolError("unknown_service", service)
+        if priority is not None and priority not in {c.id for c in self.cfg.priority.categories}:
+            raise ProtocolError("unknown_priority", priority)
+        if not self.is_open(now):
+            raise ProtocolError("hall_closed", message="Bộ phận Một cửa đang ngoài giờ làm việc. "
+                                f"Giờ làm việc: {self.cfg.hours.describe()}.")
+        recent = self._recent_by_kiosk[device.id]
+        while recent and recent[0] <= now - 60:
+            recent.popleft()
+        if len(recent) >= self.cfg.kiosk_tickets_per_minute:
+            raise ProtocolError("rate_limited", device.id)
+        number = max(self.last_number.get(service, svc.first - 1) + 1, svc.first)
+        if number > svc.last:
+            raise ProtocolError("numbers_exhausted", service)
+        ahead = (self.lines.waiting_priority(service) if priority and self.cfg.priority.policy == "strict"
+                 else self.lines.waiting(service))
+        recent.append(now)
+        self.last_number[service] = number
+        self.issued += 1
+        label = svc.label(number)
+        t = Ticket(f"{self.day.replace('-', '')}-{label}", self.day, service, number, label, priority,
+                   now, self.issued, device.id, service)
+        self.tickets[t.id] = t
+        self.lines.add(t)
+        out = Outcome()
+        out.touch(t)
+        out.events.append(Event("issued", now, device.id, t.id, service, None,
+                                {"number": number, "priority": priority}))
+        out.data = {"ticket": label, "ticket_id": t.id, "service": service, "priority": priority,
+                    "counters": list(svc.counters), "ahead": ahead,
+                    "wait_min": self.estimate_minutes(service, ahead), "issued_at": now, "day": self.day}
+        return out
+
+    # --- counters -------------------------------------------------------------
+
+    def _current(self, counter: int) -> Ticket:
+        cur = self.counters[counter].current
+        if cur is None:
+            raise ProtocolError("no_current_ticket", f"counter {counter}")
+        return self.tickets[cur]
+
+    def _close_current(self, counter: int, device: Device, now: float, out: Outcome, state: str) -> None:
+        c = self.counters[counter]
+        t = self.tickets[c.current]
+        if state == FINISHED:
+            start = t.serving_at or t.called_at
+            self.samples[t.line].append(now - start)
+        t.state, t.finished_at = state, now
+        c.current = None
+        out.touch(t)
+        out.counters[counter] = c
+        out.events.append(Event(state, now, device.id, t.id, t.line, counter))
+
+    def _call(self, t: Ticket, counter: int, device: Device, now: float, out: Outcome, recall: bool) -> None:
+        self.call_seq += 1
+        t.calls += 1
+        t.called_at = now
+        call = Call(self.call_seq, t.label, t.id, counter, t.line, recall, now, t.priority)
+        self.calls.append(call)
+        out.calls.append(call)
+        out.touch(t)
+        out.events.append(Event("recalled" if recall else "called", now, device.id, t.id, t.line, counter,
+                                {"call_seq": self.call_seq}))
+
+    def call_next(self, device: Device, now: float, counter: int) -> Outcome:
+        c = self.counters[counter]
+        if c.paused:
+            raise ProtocolError("counter_paused", f"counter {counter}")
+        ordinary, priority = self.lines.heads(self._counter_lines[counter])
+        if ordinary is None and priority is None:
+            raise ProtocolError("queue_empty", f"counter {counter}")
+        out = Outcome()
+        # Pressing "next" means the clerk is done with the current citizen.
+        if c.current is not None:
+            self._close_current(counter, device, now, out, FINISHED)
+        take_priority = priority is not None and (
+            ordinary is None or self.cfg.priority.policy == "strict"
+            or c.ordinary_run >= self.cfg.priority.every)
+        t = self.tickets[(priority if take_priority else ordinary)[2]]
+        self.lines.remove(t)
+        c.ordinary_run = 0 if take_priority else c.ordinary_run + 1
+        t.state, t.counter, t.pinned = CALLED, counter, None
+        c.current = t.id
+        out.counters[counter] = c
+        self._call(t, counter, device, now, out, recall=False)
+        out.data = self._ticket_data(t)
+        return out
+
+    def recall(self, device: Device, now: float, counter: int) -> Outcome:
+        t = self._current(counter)
+        out = Outcome()
+        self._call(t, counter, device, now, out, recall=True)
+        out.data = self._ticket_data(t)
+        return out
+
+    def serve(self, device: Device, now: float, counter: int) -> Outcome:
+        t = self._current(counter)
+        out = Outcome()
+        if t.state == CALLED:
+            t.state, t.serving_at = SERVING, now
+            out.touch(t)
+            out.events.append(Event("served", now, device.id, t.id, t.line, counter))
+        out.data = self._ticket_data(t)
+        return out
+
+    def skip(self, device: Device, now: float, counter: int) -> Outcome:
+        t = self._current(counter)
+        out = Outcome()
+        self._close_current(counter, device, now, out, NO_SHOW)
+        out.data = self._ticket_data(t)
+        return out
+
+    def finish(self, device: Device, now: float, counter: int) -> Outcome:
+        t = self._current(counter)
+        out = Outcome()
+        self._close_current(counter, device, now, out, FINISHED)
+        out.data = self._ticket_data(t)
+        return out
+
+    def transfer(self, device: Device, now: float, counter: int, service: str | None = None,
+                 to_counter: int | None = None) -> Outcome:
+        if (service is None) == (to_counter is None):
+            raise ProtocolError("bad_request", "give exactly one of 'service' or 'to_counter'")
+        if service is not None and self.cfg.service(service) is None:
+            raise ProtocolError("unknown_service", service)
+        if to_counter is not None and to_counter not in self.counters:
+            raise ProtocolError("unknown_counter", str(to_counter))
+        t = self._current(counter)
+        c = self.counters[counter]
+        out = Outcome()
+        # Back in line with its number and original issue time, so it is not sent to the back.
+        t.state, t.counter, c.current = WAITING, None, None
+        t.called_at = t.serving_at = None
+        t.line = service or t.line
+        t.pinned = to_counter
+        self.lines.add(t)
+        out.touch(t)
+        out.counters[counter] = c
+        out.events.append(Event("transferred", now, device.id, t.id, t.line, counter,
+                                {"service": service, "to_counter": to_counter}))
+        out.data = self._ticket_data(t)
+        return out
+
+    def pause(self, device: Device, now: float, counter: int) -> Outcome:
+        return self._set_paused(device, now, counter, True)
+
+    def resume(self, device: Device, now: float, counter: int) -> Outcome:
+        return self._set_paused(device, now, counter, False)
+
+    def _set_paused(self, device: Device, now: float, counter: int, paused: bool) -> Outcome:
+        c = self.counters[counter]
+        out = Outcome(data={"counter": counter, "paused": paused})
+        if c.paused != paused:
+            c.paused = paused
+            out.counters[counter] = c
+            out.events.append(Event("paused" if paused else "resumed", now, device.id, counter=counter))
+        return out
+
+    def rate(self, device: Device, now: float, counter: int, ticket: str, score: int) -> Outcome:
+        t = self.tickets.get(ticket)
+        if t is None:
+            raise ProtocolError("unknown_ticket", ticket)
+        if t.counter != counter or t.state not in (CALLED, SERVING, FINISHED):
+            raise ProtocolError("not_rateable", ticket)
+        if t.rating is not None:
+            raise ProtocolError("already_rated", ticket)
+        if not 1 <= score <= len(self.cfg.rating):
+            raise ProtocolError("bad_request", f"score must be 1..{len(self.cfg.rating)}")
+        t.rating = score
+        out = Outcome(data={"ticket_id": t.id, "score": score})
+        out.touch(t)
+        out.events.append(Event("rated", now, device.id, t.id, t.line, counter, {"score": score}))
+        return out
+
+    # --- what the board shows ---------------------------------------------------
+
+    def _ticket_data(self, t: Ticket) -> dict:
+        return {"ticket": t.label, "ticket_id": t.id, "service": t.line, "state": t.state,
+                "priority": t.priority, "counter": t.counter}
+
+    def service_minutes(self, service: str) -> float:
+        s = self.samples.get(service)
+        if s and len(s) >= MIN_SAMPLES:
+            return sum(s) / len(s) / 60
+        return float(self.cfg.service(service).minutes)
+
+    def estimate_minutes(self, service: str, ahead: int) -> int:
+        """Minutes until a citizen with `ahead` people in front is called (see docs/queue.md)."""
+        counters = self.cfg.service(service).counters
+        working = sum(1 for n in counters if not self.counters[n].paused) or len(counters)
+        return round(ahead * self.service_minutes(service) / working)
+
+    def board(self, now: float) -> dict:
+        """Counters, services and recent calls, as the `board` payload lists them."""
+        counters = []
+        for c in self.cfg.counters:
+            st = self.counters[c.id]
+            t = self.tickets.get(st.current) if st.current else None
+            counters.append({"id": c.id, "name": c.name, "paused": st.paused,
+                             "state": "paused" if st.paused else (t.state if t else "idle"),
+                             "ticket": t.label if t else None, "ticket_id": t.id if t else None,
+                             "service": t.line if t else None})
+        services = []
+        for s in self.cfg.services:
+            waiting = self.lines.waiting(s.id)
+            services.append({"id": s.id, "waiting": waiting, "wait_min": self.estimate_minutes(s.id, waiting),
+                             "last_issued": s.label(self.last_number[s.id]) if s.id in self.last_number else None})
+        calls = [{"seq": c.seq, "ticket": c.ticket, "counter": c.counter, "service": c.service,
+                  "recall": c.recall, "at": c.at} for c in reversed(self.calls)]
+        return {"day": self.day, "open": self.is_open(now), "counters": counters,
+                "services": services, "calls": calls}

@@ -1,0 +1,206 @@
+"""The hall's durable memory: SQLite in WAL mode with synchronous=FULL.
+
+    ledger = Ledger(data_dir / "hall.db")        # migrates on open
+    reply = ledger.stored_reply("kiosk-1", "r1")  # a retried request gets this again
+    ledger.store(batch, board_seq=7, call_seq=3)  # one durable transaction per batch
+
+Tickets and counters hold the current state; `events` is the append-only log
+every report is computed from (triggers refuse UPDATE and DELETE on it).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import sqlite_utils
+
+from broker.model import CounterState, Device, Event, Outcome, Ticket
+from hall.protocol import Call
+
+MIGRATIONS: list[tuple[str, list[str]]] = [
+    ("tickets, counters, devices, requests, events", [
+        """CREATE TABLE tickets (
+            id TEXT PRIMARY KEY, day TEXT NOT NULL, service TEXT NOT NULL, number INTEGER NOT NULL,
+            label TEXT NOT NULL, priority TEXT, issued_at REAL NOT NULL, seq INTEGER NOT NULL,
+            device TEXT NOT NULL, line TEXT NOT NULL, pinned INTEGER, state TEXT NOT NULL,
+            counter INTEGER, called_at REAL, serving_at REAL, finished_at REAL,
+            calls INTEGER NOT NULL DEFAULT 0, rating INTEGER,
+            UNIQUE (day, service, number))""",
+        "CREATE INDEX tickets_day_state ON tickets (day, state)",
+        "CREATE INDEX tickets_finished ON tickets (state, finished_at)",
+        """CREATE TABLE counters (id INTEGER PRIMARY KEY, paused INTEGER NOT NULL,
+            current TEXT, ordinary_run INTEGER NOT NULL)""",
+        """CREATE TABLE devices (id TEXT PRIMARY KEY, role TEXT NOT NULL, counter INTEGER,
+            password_hash TEXT NOT NULL, created_at REAL NOT NULL, status TEXT, status_at REAL)""",
+        """CREATE TABLE requests (device TEXT NOT NULL, id TEXT NOT NULL, action TEXT NOT NULL,
+            at REAL NOT NULL, reply TEXT NOT NULL, PRIMARY KEY (device, id)) WITHOUT ROWID""",
+        "CREATE INDEX requests_at ON requests (at)",
+        """CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL,
+            day TEXT NOT NULL, kind TEXT NOT NULL, ticket TEXT, service TEXT, counter INTEGER,
+            device TEXT NOT NULL, data TEXT)""",
+        "CREATE INDEX events_ticket ON events (ticket)",
+        "CREATE INDEX events_day ON events (day, kind)",
+        """CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+            BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END""",
+        """CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+            BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END""",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    ]),
+]
+
+_TICKET_COLS = [f.name for f in fields(Ticket)]
+_INSERT_TICKET = (f"INSERT OR REPLACE INTO tickets ({', '.join(_TICKET_COLS)}) "
+                  f"VALUES ({', '.join('?' for _ in _TICKET_COLS)})")
+
+
+@dataclass
+class Stored:
+    """One handled request to store with its reply."""
+    device: str
+    id: str
+    action: str
+    at: float
+    reply: bytes
+
+
+class Ledger:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        # isolation_level=None: transactions are explicit (BEGIN … COMMIT), never implicit.
+        conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=10)
+        self.db = sqlite_utils.Database(conn, execute_plugins=False)
+        self.conn = conn
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a reply is only sent after its transaction reached the disk (power cuts).
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        self.migrate()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # --- schema -------------------------------------------------------------
+
+    def migrate(self) -> None:
+        with self.db.atomic():
+            self.conn.execute("CREATE TABLE IF NOT EXISTS _migrations "
+                              "(id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            done = {r[0] for r in self.conn.execute("SELECT id FROM _migrations")}
+            for number, (name, statements) in enumerate(MIGRATIONS, start=1):
+                if number in done:
+                    continue
+                for sql in statements:
+                    self.conn.execute(sql)
+                self.conn.execute("INSERT INTO _migrations VALUES (?, ?, datetime('now'))", (number, name))
+
+    # --- requests -----------------------------------------------------------
+
+    def stored_reply(self, device: str, rid: str) -> bytes | None:
+        row = self.conn.execute("SELECT reply FROM requests WHERE device = ? AND id = ?",
+                                (device, rid)).fetchone()
+        return row[0].encode() if row else None
+
+    def store(self, outcomes: list[Outcome], requests: list[Stored], meta: dict[str, int], day: str) -> None:
+        """Write a batch of changes and their replies in one durable transaction."""
+        tickets: dict[str, Ticket] = {}
+        counters: dict[int, CounterState] = {}
+        events: list[Event] = []
+        for out in outcomes:
+            tickets.update(out.tickets)
+            counters.update(out.counters)
+            events.extend(out.events)
+        c = self.conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            c.executemany(_INSERT_TICKET, [tuple(getattr(t, k) for k in _TICKET_COLS)
+                                           for t in tickets.values()])
+            c.executemany("INSERT OR REPLACE INTO counters VALUES (?, ?, ?, ?)",
+                          [(k.id, int(k.paused), k.current, k.ordinary_run) for k in counters.values()])
+            c.executemany(
+                "INSERT INTO events (at, day, kind, ticket, service, counter, device, data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(e.at, tickets[e.ticket].day if e.ticket in tickets else day,
+                  e.kind, e.ticket, e.service, e.counter, e.device,
+                  json.dumps(e.data, ensure_ascii=False) if e.data else None) for e in events])
+            c.executemany("INSERT INTO requests VALUES (?, ?, ?, ?, ?)",
+                          [(r.device, r.id, r.action, r.at, r.reply.decode()) for r in requests])
+            c.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                          list(meta.items()))
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    def prune_requests(self, before: float) -> int:
+        """Forget stored replies older than `before`: no device retries that long."""
+        with self.db.atomic():
+            return self.conn.execute("DELETE FROM requests WHERE at < ?", (before,)).rowcount
+
+    # --- restoring state ----------------------------------------------------
+
+    def meta(self, key: str, default: int = 0) -> int:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: int) -> None:
+        with self.db.atomic():
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def tickets(self, day: str) -> list[Ticket]:
+        cur = self.conn.execute(f"SELECT {', '.join(_TICKET_COLS)} FROM tickets WHERE day = ? ORDER BY seq",
+                                (day,))
+        return [Ticket(*row) for row in cur]
+
+    def open_tickets_before(self, day: str) -> list[Ticket]:
+        cur = self.conn.execute(f"SELECT {', '.join(_TICKET_COLS)} FROM tickets WHERE day < ? "
+                                "AND state IN ('waiting', 'called', 'serving')", (day,))
+        return [Ticket(*row) for row in cur]
+
+    def counters(self) -> list[CounterState]:
+        return [CounterState(i, bool(p), cur, run)
+                for i, p, cur, run in self.conn.execute("SELECT * FROM counters")]
+
+    def recent_calls(self, day: str, limit: int = 10) -> list[Call]:
+        rows = self.conn.execute(
+            "SELECT e.data, t.label, e.ticket, e.counter, e.service, e.kind, e.at, t.priority "
+            "FROM events e JOIN tickets t ON t.id = e.ticket "
+            "WHERE e.day = ? AND e.kind IN ('called', 'recalled') ORDER BY e.id DESC LIMIT ?",
+            (day, limit)).fetchall()
+        return [Call(json.loads(d)["call_seq"], label, tid, counter, service, kind == "recalled", at, prio)
+                for d, label, tid, counter, service, kind, at, prio in reversed(rows)]
+
+    def service_samples(self, per_service: int = 20) -> dict[str, list[float]]:
+        rows = self.conn.execute(
+            "SELECT line, finished_at - coalesce(serving_at, called_at) FROM ("
+            " SELECT *, row_number() OVER (PARTITION BY line ORDER BY finished_at DESC) AS n"
+            " FROM tickets WHERE state = 'finished') WHERE n <= ? ORDER BY finished_at", (per_service,))
+        out: dict[str, list[float]] = {}
+        for line, seconds in rows:
+            out.setdefault(line, []).append(seconds)
+        return out
+
+    # --- devices ------------------------------------------------------------
+
+    def add_device(self, device: Device, password_hash: str, now: float) -> None:
+        with self.db.atomic():
+            self.db["devices"].insert({"id": device.id, "role": device.role, "counter": device.counter,
+                                       "password_hash": password_hash, "created_at": now})
+
+    def remove_device(self, device_id: str) -> bool:
+        with self.db.atomic():
+            return self.conn.execute("DELETE FROM devices WHERE id = ?", (device_id,)).rowcount > 0
+
+    def device(self, device_id: str) -> Device | None:
+        row = self.conn.execute("SELECT id, role, counter FROM devices WHERE id = ?", (device_id,)).fetchone()
+        return Device(*row) if row else None
+
+    def devices(self) -> list[dict]:
+        return list(self.db["devices"].rows_where(order_by="id"))
+
+    def set_status(self, device_id: str, status: str, now: float) -> None:
+        with self.db.atomic():
+            self.conn.execute("UPDATE devices SET status = ?, status_at = ? WHERE id = ?",
+                              (status, now, device_id))

@@ -1,0 +1,72 @@
+"""Waiting lines: who is next, kept sorted so a call never scans the whole day."""
+
+from __future__ import annotations
+
+from bisect import insort
+
+from broker.model import Ticket
+
+Key = tuple[float, int, str]
+
+
+class Line:
+    """One service's line (or one counter's pinned line): ordinary and priority tickets, oldest first."""
+
+    __slots__ = ("ordinary", "priority")
+
+    def __init__(self) -> None:
+        self.ordinary: list[Key] = []
+        self.priority: list[Key] = []
+
+    def add(self, t: Ticket) -> None:
+        insort(self.priority if t.priority else self.ordinary, t.key())
+
+    def remove(self, t: Ticket) -> None:
+        keys = self.priority if t.priority else self.ordinary
+        keys.remove(t.key())
+
+    def __len__(self) -> int:
+        return len(self.ordinary) + len(self.priority)
+
+
+class Lines:
+    """All lines of the day, by service id, plus '@N' lines pinned to counter N."""
+
+    def __init__(self) -> None:
+        self._lines: dict[str, Line] = {}
+
+    @staticmethod
+    def name(t: Ticket) -> str:
+        return f"@{t.pinned}" if t.pinned is not None else t.line
+
+    def line(self, name: str) -> Line:
+        line = self._lines.get(name)
+        if line is None:
+            line = self._lines[name] = Line()
+        return line
+
+    def add(self, t: Ticket) -> None:
+        self.line(self.name(t)).add(t)
+
+    def remove(self, t: Ticket) -> None:
+        self.line(self.name(t)).remove(t)
+
+    def waiting(self, service: str) -> int:
+        return len(self._lines.get(service, ()))
+
+    def waiting_priority(self, service: str) -> int:
+        line = self._lines.get(service)
+        return len(line.priority) if line else 0
+
+    def heads(self, names: list[str]) -> tuple[Key | None, Key | None]:
+        """Oldest ordinary and oldest priority ticket across these lines."""
+        best_ordinary = best_priority = None
+        for name in names:
+            line = self._lines.get(name)
+            if not line:
+                continue
+            if line.ordinary and (best_ordinary is None or line.ordinary[0] < best_ordinary):
+                best_ordinary = line.ordinary[0]
+            if line.priority and (best_priority is None or line.priority[0] < best_priority):
+                best_priority = line.priority[0]
+        return best_ordinary, best_priority

@@ -1,0 +1,116 @@
+"""The hall server: its Mosquitto, its ledger and the hall service, started and watched together.
+
+    server = HallServer(cfg, Path("/var/lib/motcua")).start()
+    dev = server.add_device("kiosk-1", "kiosk")      # DeviceConfig with a fresh password
+    server.stop()
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+from broker.ledger import Ledger
+from broker.model import Device
+from broker.mosquitto import Mosquitto, hash_password, new_password
+from broker.service import HallService
+from hall.config import ID_PATTERN, HallConfig
+from hall.device import DeviceConfig
+from hall.protocol import ROLES, SERVER_ID
+
+log = logging.getLogger("motcua.server")
+VERSION = "0.1.0"
+
+
+class ProvisionError(ValueError):
+    """A device cannot be added as asked; the message says why."""
+
+
+def server_secret(data_dir: Path) -> str:
+    """The hall service's own MQTT password, made once and kept in the data folder."""
+    path = data_dir / "hall.secret"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(new_password())
+    return path.read_text().strip()
+
+
+def add_device(cfg: HallConfig, data_dir: Path, ledger: Ledger, device_id: str, role: str,
+               counter: int | None = None, host: str | None = None) -> DeviceConfig:
+    """Register a device, regenerate Mosquitto's passwd/ACL, reload a running Mosquitto."""
+    import re
+    if not re.fullmatch(ID_PATTERN, device_id) or device_id == SERVER_ID:
+        raise ProvisionError(f"device id {device_id!r} must be 1-32 of a-z, 0-9, '-' and not '{SERVER_ID}'")
+    if role not in ROLES:
+        raise ProvisionError(f"role must be one of {', '.join(ROLES)}")
+    if role == "counter":
+        if counter is None or cfg.counter(counter) is None:
+            raise ProvisionError(f"a counter device needs --counter N with N one of "
+                                 f"{', '.join(str(c.id) for c in cfg.counters)}")
+    elif counter is not None:
+        raise ProvisionError("--counter is only for counter devices")
+    if ledger.device(device_id) is not None:
+        raise ProvisionError(f"device {device_id!r} already exists")
+    password = new_password()
+    ledger.add_device(Device(device_id, role, counter), hash_password(password), time.time())
+    broker = Mosquitto(data_dir / "mosquitto", cfg)
+    broker.write(ledger.devices(), hash_password(server_secret(data_dir)))
+    running = broker._running_pid()
+    if running:
+        broker.pid = running
+        broker.reload()
+    host = host or ("127.0.0.1" if cfg.mqtt_bind in ("0.0.0.0", "") else cfg.mqtt_bind)
+    return DeviceConfig(device_id, role, password, counter, cfg.id, host, cfg.mqtt_port)
+
+
+class HallServer:
+    def __init__(self, cfg: HallConfig, data_dir: str | Path, clock=time.time):
+        self.cfg = cfg
+        self.data_dir = Path(data_dir)
+        self.clock = clock
+        self.ledger: Ledger | None = None
+        self.broker = Mosquitto(self.data_dir / "mosquitto", cfg)
+        self.service: HallService | None = None
+        self._stop = threading.Event()
+        self._watch = threading.Thread(target=self._watch_broker, name="broker-watch", daemon=True)
+
+    def start(self) -> "HallServer":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.ledger = Ledger(self.data_dir / "hall.db")
+        secret = server_secret(self.data_dir)
+        changed = self.broker.write(self.ledger.devices(), hash_password(secret))
+        self.broker.start(conf_changed=changed)
+        self.service = HallService(self.cfg, self.ledger, "127.0.0.1", self.cfg.mqtt_port, secret,
+                                   clock=self.clock, version=VERSION).start()
+        if not self.service.connected.wait(10):
+            raise RuntimeError("the hall service could not connect to its Mosquitto")
+        self._watch.start()
+        return self
+
+    def add_device(self, device_id: str, role: str, counter: int | None = None) -> DeviceConfig:
+        return add_device(self.cfg, self.data_dir, self.ledger, device_id, role, counter)
+
+    def _watch_broker(self) -> None:
+        # If Mosquitto dies, start it again; clients (the service too) reconnect by themselves.
+        while not self._stop.wait(0.5):
+            if not self.broker.alive():
+                log.error("mosquitto is gone; starting it again")
+                try:
+                    self.broker.start(conf_changed=True)
+                except Exception:
+                    log.exception("could not restart mosquitto")
+
+    def stop(self, keep_broker: bool = False) -> None:
+        self._stop.set()
+        if self._watch.is_alive():
+            self._watch.join(2)
+        if self.service:
+            self.service.stop()
+        if not keep_broker:
+            self.broker.stop()
+        if self.ledger:
+            self.ledger.close()

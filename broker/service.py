@@ -1,0 +1,290 @@
+"""The MQTT adapter: requests in, replies, calls and the board out, in ledger-first order.
+
+paho's thread only queues messages. One worker thread takes them in batches:
+engine → one durable SQLite transaction → only then the replies, the calls and
+the board are published. A crash before the commit loses nothing a device was
+told; a crash after it is healed by the stored reply when the device retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import asdict
+from typing import Callable
+
+import paho.mqtt.client as mqtt
+
+from broker.engine import Engine
+from broker.ledger import Ledger, Stored
+from broker.model import Device, Outcome
+from hall.client import _no_delay
+from hall.config import HallConfig
+from hall.protocol import (SERVER_ID, Board, ProtocolError, Status, Topics, decode, decode_request, encode,
+                           reply_error, reply_ok, request_id)
+
+log = logging.getLogger("motcua.service")
+
+MAX_BATCH = 256
+REQUEST_MEMORY_S = 7 * 24 * 3600   # stored replies are kept a week; devices retry for seconds
+
+
+class HallService:
+    def __init__(self, cfg: HallConfig, ledger: Ledger, host: str, port: int, password: str,
+                 clock: Callable[[], float] = time.time, version: str = ""):
+        self.cfg, self.ledger, self.clock = cfg, ledger, clock
+        self.topics = Topics(cfg.id)
+        self.version = version
+        self.engine = self._load_engine()
+        self.board_seq = self._board_reserved = ledger.meta("board_seq")
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.statuses: dict[str, dict] = {}
+        self._devices: dict[str, Device] = {}
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._run, name="hall-worker", daemon=True)
+        self._was_open: bool | None = None
+        self._pruned_day = ""
+        self.handled = 0
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=SERVER_ID,
+                                  protocol=mqtt.MQTTv311, clean_session=False)
+        self.client.username_pw_set(SERVER_ID, password)
+        self.client.will_set(self.topics.server_status, Status("offline", "server", version).to_payload(),
+                             qos=1, retain=True)
+        self.client.reconnect_delay_set(min_delay=0.1, max_delay=1)
+        self.client.max_inflight_messages_set(1000)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.on_socket_open = _no_delay
+        self.host, self.port = host, port
+        self.connected = threading.Event()
+
+    def _load_engine(self) -> Engine:
+        engine = Engine(self.cfg, self.clock())
+        led = self.ledger
+        engine.restore(led.tickets(engine.day), led.counters(), led.meta("call_seq"),
+                       led.recent_calls(engine.day), led.service_samples())
+        # Tickets from an earlier day still open: the service was down across the reset hour.
+        stale = led.open_tickets_before(engine.day)
+        if stale:
+            out = engine.expire(stale, self.clock())
+            led.store([out], [], {"call_seq": engine.call_seq}, engine.day)
+        return engine
+
+    # --- lifecycle ------------------------------------------------------------
+
+    def start(self) -> "HallService":
+        self.client.connect_async(self.host, self.port, keepalive=10)
+        self.client.loop_start()
+        self._worker.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.inbox.put(None)
+        self._worker.join(5)
+        if self.connected.is_set():
+            self.client.publish(self.topics.server_status, Status("offline", "server", self.version).to_payload(),
+                                qos=1, retain=True).wait_for_publish(2)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    # --- paho's thread: only hand over ---------------------------------------
+
+    def _on_connect(self, client, userdata, flags, reason, properties=None):
+        if reason.is_failure:
+            log.error("broker refused the hall service: %s", reason)
+            return
+        client.subscribe([(self.topics.requests, 1), (self.topics.statuses, 1)])
+        self.connected.set()
+        # Republish retained state: a restarted broker may have lost it.
+        self.inbox.put(("connected", b""))
+
+    def _on_message(self, client, userdata, msg):
+        self.inbox.put((msg.topic, msg.payload))
+
+    # --- the worker -------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                item = self.inbox.get(timeout=1.0)
+            except queue.Empty:
+                self._guard(self._tick)
+                continue
+            if item is None:
+                break
+            batch = [item]
+            while len(batch) < MAX_BATCH:
+                try:
+                    more = self.inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._stop.set()
+                    break
+                batch.append(more)
+            self._guard(self._process, batch)
+
+    def _guard(self, fn, *args) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            # The service keeps running; memory is rebuilt from the ledger, which is the truth.
+            log.exception("hall worker failed; reloading state from the ledger")
+            self.engine = self._load_engine()
+
+    def _tick(self) -> None:
+        now = self.clock()
+        roll = self.engine.rollover(now)
+        is_open = self.engine.is_open(now)
+        if roll.events or roll.counters:
+            self._commit([roll], [], now)
+        if roll.events or roll.counters or is_open != self._was_open:
+            self._publish_board(now)
+        if self._pruned_day != self.engine.day:
+            self._pruned_day = self.engine.day
+            self.ledger.prune_requests(now - REQUEST_MEMORY_S)
+
+    def _process(self, batch: list[tuple[str, bytes]]) -> None:
+        now = self.clock()
+        outcomes: list[Outcome] = []
+        roll = self.engine.rollover(now)
+        if roll.events or roll.counters:
+            outcomes.append(roll)
+        stored: list[Stored] = []
+        replies: list[tuple[str, bytes]] = []
+        seen: dict[tuple[str, str], bytes] = {}
+        republish = False
+        for topic, payload in batch:
+            if topic == "connected":
+                republish = True
+                continue
+            device_id = self.topics.parse_status(topic)
+            if device_id is not None:
+                self._status(device_id, payload, now)
+                continue
+            parsed = self.topics.parse_request(topic)
+            if parsed is None:
+                log.warning("ignored message on %s", topic)
+                continue
+            device_id, action = parsed
+            reply = self._request(device_id, action, payload, now, seen, outcomes, stored)
+            replies.append((self.topics.reply(device_id), reply))
+        changed = any(o.events or o.counters for o in outcomes)
+        if stored or changed:
+            try:
+                self._commit(outcomes, stored, now)
+            except Exception:
+                log.exception("ledger write failed; %d replies become 'internal' errors", len(replies))
+                self.engine = self._load_engine()
+                err = ProtocolError("internal", "ledger write failed")
+                replies = [(t, encode(reply_error(request_id(_json(p)), err))) for t, p in replies]
+                outcomes = []
+        for topic, payload in replies:
+            self.client.publish(topic, payload, qos=1)
+        for out in outcomes:
+            for call in out.calls:
+                self.client.publish(self.topics.called, call.to_payload(), qos=1)
+        if republish:
+            self._publish_retained(now)
+        elif changed:
+            self._publish_board(now)
+        self.handled += len(replies)
+
+    def _request(self, device_id: str, action: str, payload: bytes, now: float,
+                 seen: dict, outcomes: list[Outcome], stored: list[Stored]) -> bytes:
+        rid = None
+        try:
+            obj = decode(payload)
+            rid = request_id(obj)
+            device = self._device(device_id)
+            req = decode_request(action, payload)
+            key = (device_id, req.id)
+            if key in seen:
+                return seen[key]
+            old = self.ledger.stored_reply(device_id, req.id)
+            if old is not None:
+                return old
+            out = self.engine.handle(device, req, now)
+            reply = encode(reply_ok(req.id, out.data))
+            outcomes.append(out)
+            stored.append(Stored(device_id, req.id, action, now, reply))
+            seen[key] = reply
+            return reply
+        except ProtocolError as err:
+            log.info("refused %s from %s: %s", action[:40], device_id, err)
+            return encode(reply_error(rid, err))
+
+    def _device(self, device_id: str) -> Device:
+        device = self._devices.get(device_id)
+        if device is None:
+            device = self.ledger.device(device_id)   # added while we run
+            if device is None:
+                raise ProtocolError("unknown_device", device_id)
+            self._devices[device_id] = device
+        return device
+
+    def _status(self, device_id: str, payload: bytes, now: float) -> None:
+        if device_id == SERVER_ID:
+            return
+        try:
+            status = Status.from_payload(payload)
+        except ProtocolError as err:
+            log.warning("bad status from %s: %s", device_id, err)
+            return
+        self.statuses[device_id] = asdict(status)
+        self.ledger.set_status(device_id, encode(asdict(status)).decode(), now)
+
+    def _commit(self, outcomes: list[Outcome], stored: list[Stored], now: float) -> None:
+        self.ledger.store(outcomes, stored, {"call_seq": self.engine.call_seq}, self.engine.day)
+
+    # --- publishing --------------------------------------------------------------
+
+    def board(self, now: float) -> Board:
+        self.board_seq += 1
+        if self.board_seq > self._board_reserved:
+            # Reserve seq numbers in blocks, so a restart never reuses one already published.
+            self._board_reserved = self.board_seq + 100
+            self.ledger.set_meta("board_seq", self._board_reserved)
+        parts = self.engine.board(now)
+        self._was_open = parts["open"]
+        return Board(seq=self.board_seq, at=round(now, 3), **parts)
+
+    def _publish_board(self, now: float) -> None:
+        self.client.publish(self.topics.board, self.board(now).to_payload(), qos=1, retain=True)
+
+    def _publish_retained(self, now: float) -> None:
+        self.client.publish(self.topics.server_status, Status("online", "server", self.version).to_payload(),
+                            qos=1, retain=True)
+        self.client.publish(self.topics.config, config_payload(self.cfg), qos=1, retain=True)
+        self._publish_board(now)
+
+
+def config_payload(cfg: HallConfig) -> bytes:
+    """The retained `config` message: what every device needs to draw the hall."""
+    return encode({
+        "hall": {"id": cfg.id, "name": cfg.name, "name_en": cfg.name_en, "timezone": cfg.timezone,
+                 "lookup_url": cfg.lookup_url},
+        "services": [{"id": s.id, "name": s.name, "name_en": s.name_en, "prefix": s.prefix,
+                      "first": s.first, "last": s.last, "counters": list(s.counters)} for s in cfg.services],
+        "counters": [{"id": c.id, "name": c.name, "name_en": c.name_en} for c in cfg.counters],
+        "hours": {"reset_hour": cfg.hours.reset_hour, "text": cfg.hours.describe(),
+                  "week": [[[a, b] for a, b in day] for day in cfg.hours.week],
+                  "closed_dates": [d.isoformat() for d in cfg.hours.closed_dates]},
+        "priority": {"policy": cfg.priority.policy, "every": cfg.priority.every,
+                     "categories": [{"id": c.id, "name": c.name, "name_en": c.name_en}
+                                    for c in cfg.priority.categories]},
+        "rating": [{"score": r.score, "name": r.name, "name_en": r.name_en} for r in cfg.rating],
+        "notice": cfg.notice,
+        "kiosk": {"tickets_per_minute": cfg.kiosk_tickets_per_minute},
+    })
+
+
+def _json(payload: bytes) -> dict:
+    try:
+        obj = decode(payload)
+    except ProtocolError:
+        return {}
+    return obj

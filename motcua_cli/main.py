@@ -1,0 +1,180 @@
+"""The `motcua` command. Each subcommand is documented in docs/cli.md (a test checks it)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_HALL = ROOT / "examples" / "cu-kty" / "hall.toml"
+
+
+def _hall(args):
+    from hall.config import load_hall, with_ports
+    return with_ports(load_hall(args.config), getattr(args, "mqtt_port", None), getattr(args, "http_port", None))
+
+
+def cmd_serve(args) -> int:
+    from broker.server import HallServer
+    cfg = _hall(args)
+    server = HallServer(cfg, Path(args.data)).start()
+    print(f"motcua: hall '{cfg.id}' ({cfg.name}) serving; Mosquitto on {cfg.mqtt_bind}:{cfg.mqtt_port}, "
+          f"data in {args.data}", flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    _notify("READY=1")
+    while not stop.wait(5):
+        _notify("WATCHDOG=1")
+    server.stop()
+    return 0
+
+
+def _notify(message: str) -> None:
+    """sd_notify: tell systemd we are up / alive; nothing when not run by systemd."""
+    path = os.environ.get("NOTIFY_SOCKET")
+    if not path:
+        return
+    import socket
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        s.connect("\0" + path[1:] if path.startswith("@") else path)
+        s.sendall(message.encode())
+
+
+def cmd_device_add(args) -> int:
+    from broker.ledger import Ledger
+    from broker.server import ProvisionError, add_device
+    from hall.device import device_toml
+    cfg = _hall(args)
+    data = Path(args.data)
+    data.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(data / "hall.db")
+    try:
+        dev = add_device(cfg, data, ledger, args.id, args.role, args.counter, args.host)
+    except ProvisionError as err:
+        print(f"motcua device add: {err}", file=sys.stderr)
+        return 2
+    finally:
+        ledger.close()
+    text = device_toml(dev)
+    if args.out:
+        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        print(f"device {dev.id} ({dev.role}) added; its config is in {args.out}")
+    print(f"MQTT username: {dev.id}\nMQTT password: {dev.password}\n\n# device.toml\n{text}")
+    return 0
+
+
+def cmd_device_list(args) -> int:
+    from broker.ledger import Ledger
+    ledger = Ledger(Path(args.data) / "hall.db")
+    for d in ledger.devices():
+        counter = f" counter {d['counter']}" if d["counter"] else ""
+        print(f"{d['id']:<20} {d['role']:<8}{counter}  {d['status'] or ''}")
+    ledger.close()
+    return 0
+
+
+def cmd_config_check(args) -> int:
+    from hall.config import load_hall
+    cfg = load_hall(args.file)
+    print(f"{args.file}: OK — hall '{cfg.id}', {len(cfg.services)} services, {len(cfg.counters)} counters")
+    return 0
+
+
+def cmd_test(args) -> int:
+    return subprocess.call([sys.executable, "-m", "pytest", *args.pytest_args], cwd=ROOT)
+
+
+def cmd_bench(args) -> int:
+    import importlib
+    try:
+        module = importlib.import_module(f"bench.{args.name}")
+    except ModuleNotFoundError:
+        names = sorted(p.stem for p in (ROOT / "bench").glob("*.py") if not p.stem.startswith("_"))
+        print(f"motcua bench: no benchmark '{args.name}'; there are: {', '.join(names)}", file=sys.stderr)
+        return 2
+    return module.main(args.bench_args) or 0
+
+
+def cmd_demo(args) -> int:
+    from motcua_cli.demo import run_demo
+    return run_demo(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="motcua", description="The one-stop office's hall: tickets, queue, calls.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def hall_args(sp, data=True):
+        sp.add_argument("--config", default=str(EXAMPLE_HALL), help="hall.toml (default: the example hall)")
+        if data:
+            sp.add_argument("--data", default="data", help="folder for the ledger and Mosquitto's files")
+
+    s = sub.add_parser("serve", help="run the hall server (Mosquitto + hall service)")
+    hall_args(s)
+    s.add_argument("--mqtt-port", type=int, help="override [server] mqtt_port")
+    s.add_argument("--http-port", type=int, help="override [server] http_port")
+    s.set_defaults(fn=cmd_serve)
+
+    d = sub.add_parser("device", help="provision hall devices").add_subparsers(dest="device_cmd", required=True)
+    a = d.add_parser("add", help="register a device and print its credentials and device.toml")
+    a.add_argument("id")
+    a.add_argument("--role", required=True, choices=["kiosk", "counter", "display"])
+    a.add_argument("--counter", type=int, help="the counter a counter device acts for")
+    a.add_argument("--host", help="hall server address written into device.toml")
+    a.add_argument("--out", help="also write device.toml to this file (mode 600)")
+    a.add_argument("--mqtt-port", type=int, help="override [server] mqtt_port")
+    hall_args(a)
+    a.set_defaults(fn=cmd_device_add)
+    ls = d.add_parser("list", help="list registered devices and their last status")
+    hall_args(ls)
+    ls.set_defaults(fn=cmd_device_list)
+
+    c = sub.add_parser("config", help="hall.toml tools").add_subparsers(dest="config_cmd", required=True)
+    ch = c.add_parser("check", help="check a hall.toml and say what is wrong")
+    ch.add_argument("file")
+    ch.set_defaults(fn=cmd_config_check)
+
+    dm = sub.add_parser("demo", help="the whole hall on this machine, with a simulated day")
+    dm.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: until Ctrl+C)")
+    dm.add_argument("--data", default=str(ROOT / ".demo"), help="folder for the demo hall's data")
+    dm.add_argument("--speed", type=float, default=1.0, help="simulation speed (2 = twice as busy)")
+    dm.set_defaults(fn=cmd_demo)
+
+    t = sub.add_parser("test", help="run the whole test suite")
+    t.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest")
+    t.set_defaults(fn=cmd_test)
+
+    b = sub.add_parser("bench", help="run a benchmark from bench/")
+    b.add_argument("name")
+    b.add_argument("bench_args", nargs=argparse.REMAINDER)
+    b.set_defaults(fn=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from hall.tomlcheck import ConfigError
+    try:
+        return args.fn(args)
+    except ConfigError as err:
+        print(f"motcua: config error: {err}", file=sys.stderr)
+        return 2
+    except RuntimeError as err:
+        print(f"motcua: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
