@@ -1,0 +1,107 @@
+"""Shared fixtures: a hall of our own per test, on its own hall id and free ports, with a real Mosquitto."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import socket
+import time
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from broker.server import HallServer
+from hall.client import HallClient
+from hall.config import HallConfig, load_hall, with_ports
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "cu-kty" / "hall.toml"
+OUTPUT = ROOT / "test-output"
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+_ids = itertools.count(1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def at(year=2026, month=11, day=25, hour=9, minute=0) -> float:
+    """Epoch seconds of a local hall time; 2026-11-25 is a Wednesday, 09:00 is open."""
+    return datetime(year, month, day, hour, minute, tzinfo=VN).timestamp()
+
+
+class HallClock:
+    """A clock that runs at real speed from a chosen hall time and can jump (service-day tests)."""
+
+    def __init__(self, start: float):
+        self.offset = start - time.time()
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def jump(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+def unique_hall_id(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:20]
+    return f"t{next(_ids)}-{slug}"[:32].rstrip("-")
+
+
+@pytest.fixture
+def hall_cfg(request) -> HallConfig:
+    """The example hall on its own hall id and a free MQTT port, bound to loopback."""
+    cfg = load_hall(EXAMPLE)
+    return replace(with_ports(cfg, free_port(), free_port()), id=unique_hall_id(request.node.name),
+                   mqtt_bind="127.0.0.1")
+
+
+@pytest.fixture
+def clock() -> HallClock:
+    return HallClock(at())
+
+
+@pytest.fixture
+def hall(hall_cfg, clock, tmp_path):
+    """A running hall server (its own Mosquitto, ledger and service)."""
+    server = HallServer(hall_cfg, tmp_path / "data", clock=clock).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def connect(hall):
+    """connect('kiosk-1', 'kiosk') → a started HallClient for a freshly provisioned device."""
+    clients = []
+
+    def _connect(device_id: str, role: str, counter: int | None = None, **kw) -> HallClient:
+        client = HallClient(hall.add_device(device_id, role, counter), **kw).start(wait=5)
+        clients.append(client)
+        return client
+
+    yield _connect
+    for c in clients:
+        c.stop()
+
+
+def wait_for(predicate, timeout: float = 5.0, interval: float = 0.01):
+    """Poll until predicate() is truthy; return its value or fail the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    OUTPUT.mkdir(exist_ok=True)
+    return OUTPUT
