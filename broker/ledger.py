@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -82,10 +83,25 @@ class Ledger:
     def close(self) -> None:
         self.conn.close()
 
+    @contextmanager
+    def writing(self):
+        """A write transaction that takes the write lock first (BEGIN IMMEDIATE).
+
+        A deferred BEGIN that reads before it writes fails at once with "database is
+        locked" when another process wrote meanwhile; IMMEDIATE waits its turn instead.
+        """
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
     # --- schema -------------------------------------------------------------
 
     def migrate(self) -> None:
-        with self.db.atomic():
+        with self.writing():
             self.conn.execute("CREATE TABLE IF NOT EXISTS _migrations "
                               "(id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
             done = {r[0] for r in self.conn.execute("SELECT id FROM _migrations")}
@@ -113,8 +129,7 @@ class Ledger:
             counters.update(out.counters)
             events.extend(out.events)
         c = self.conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
+        with self.writing():
             c.executemany(_INSERT_TICKET, [tuple(getattr(t, k) for k in _TICKET_COLS)
                                            for t in tickets.values()])
             c.executemany("INSERT OR REPLACE INTO counters VALUES (?, ?, ?, ?)",
@@ -127,16 +142,11 @@ class Ledger:
                   json.dumps(e.data, ensure_ascii=False) if e.data else None) for e in events])
             c.executemany("INSERT INTO requests VALUES (?, ?, ?, ?, ?)",
                           [(r.device, r.id, r.action, r.at, r.reply.decode()) for r in requests])
-            c.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                          list(meta.items()))
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
+            c.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
 
     def prune_requests(self, before: float) -> int:
         """Forget stored replies older than `before`: no device retries that long."""
-        with self.db.atomic():
+        with self.writing():
             return self.conn.execute("DELETE FROM requests WHERE at < ?", (before,)).rowcount
 
     # --- restoring state ----------------------------------------------------
@@ -146,7 +156,7 @@ class Ledger:
         return row[0] if row else default
 
     def set_meta(self, key: str, value: int) -> None:
-        with self.db.atomic():
+        with self.writing():
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def tickets(self, day: str) -> list[Ticket]:
@@ -185,12 +195,12 @@ class Ledger:
     # --- devices ------------------------------------------------------------
 
     def add_device(self, device: Device, password_hash: str, now: float) -> None:
-        with self.db.atomic():
+        with self.writing():
             self.db["devices"].insert({"id": device.id, "role": device.role, "counter": device.counter,
                                        "password_hash": password_hash, "created_at": now})
 
     def remove_device(self, device_id: str) -> bool:
-        with self.db.atomic():
+        with self.writing():
             return self.conn.execute("DELETE FROM devices WHERE id = ?", (device_id,)).rowcount > 0
 
     def device(self, device_id: str) -> Device | None:
@@ -201,6 +211,6 @@ class Ledger:
         return list(self.db["devices"].rows_where(order_by="id"))
 
     def set_status(self, device_id: str, status: str, now: float) -> None:
-        with self.db.atomic():
+        with self.writing():
             self.conn.execute("UPDATE devices SET status = ?, status_at = ? WHERE id = ?",
                               (status, now, device_id))

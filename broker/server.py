@@ -92,7 +92,13 @@ class HallServer:
         return self
 
     def add_device(self, device_id: str, role: str, counter: int | None = None) -> DeviceConfig:
-        return add_device(self.cfg, self.data_dir, self.ledger, device_id, role, counter)
+        # Its own connection, like `motcua device add` from another process: the service's
+        # connection belongs to the service's worker thread and its transactions.
+        ledger = Ledger(self.data_dir / "hall.db")
+        try:
+            return add_device(self.cfg, self.data_dir, ledger, device_id, role, counter)
+        finally:
+            ledger.close()
 
     def _watch_broker(self) -> None:
         # If Mosquitto dies, start it again; clients (the service too) reconnect by themselves.

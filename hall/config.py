@@ -259,7 +259,7 @@ def load_hall(path: str | Path) -> HallConfig:
     hours = _hours(root.table("hours"))
     priority = _priority(root.table("priority", optional=True))
     k = root.table("kiosk", optional=True)
-    per_minute = k.integer("tickets_per_minute", 6, low=1, high=600)
+    per_minute = k.integer("tickets_per_minute", 6, low=1, high=1_000_000)
     k.done()
     d = root.table("display", optional=True)
     notice = d.text("notice", "", allow_empty=True, max_len=1000)

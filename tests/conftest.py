@@ -6,6 +6,7 @@ import itertools
 import os
 import re
 import socket
+import sqlite3
 import time
 from dataclasses import replace
 from datetime import datetime
@@ -56,10 +57,14 @@ def unique_hall_id(name: str) -> str:
 
 @pytest.fixture
 def hall_cfg(request) -> HallConfig:
-    """The example hall on its own hall id and a free MQTT port, bound to loopback."""
+    """The example hall on its own hall id and a free MQTT port, bound to loopback.
+
+    The kiosk rate limit is raised: tests take tickets faster than citizens do (the limit
+    itself is tested in test_engine).
+    """
     cfg = load_hall(EXAMPLE)
     return replace(with_ports(cfg, free_port(), free_port()), id=unique_hall_id(request.node.name),
-                   mqtt_bind="127.0.0.1")
+                   mqtt_bind="127.0.0.1", kiosk_tickets_per_minute=10_000)
 
 
 @pytest.fixture
@@ -88,6 +93,11 @@ def connect(hall):
     yield _connect
     for c in clients:
         c.stop()
+
+
+def read_db(server: HallServer) -> sqlite3.Connection:
+    """A connection of the test's own to the hall's ledger (the service's belongs to its worker)."""
+    return sqlite3.connect(server.data_dir / "hall.db")
 
 
 def wait_for(predicate, timeout: float = 5.0, interval: float = 0.01):

@@ -6,7 +6,7 @@ import json
 import threading
 
 from hall.protocol import Board, Call
-from tests.conftest import wait_for
+from tests.conftest import read_db, wait_for
 
 
 class Inbox:
@@ -50,8 +50,8 @@ def test_retried_request_gets_stored_reply_and_changes_nothing(hall, connect):
     first = kiosk.request("take-ticket", {"service": "chung-thuc"}, rid="same-id")
     again = kiosk.request("take-ticket", {"service": "chung-thuc"}, rid="same-id")
     assert first == again
-    rows = hall.ledger.conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
-    events = hall.ledger.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    rows = read_db(hall).execute("SELECT count(*) FROM tickets").fetchone()[0]
+    events = read_db(hall).execute("SELECT count(*) FROM events").fetchone()[0]
     assert (rows, events) == (1, 1)
     third = kiosk.request("take-ticket", {"service": "chung-thuc"})
     assert third["data"]["ticket"] == "2002"
