@@ -3,8 +3,8 @@
     with BenchHall(Path(tmp)) as hall:                 # writes an always-open bench hall.toml
         devs = hall.provision([("kiosk-1", "kiosk", None)])   # before start: passwd/ACL are written
         hall.start()                                   # `motcua serve` (its own Mosquitto) as a subprocess
-        echo = echo_floor(hall, 2000)                  # bare MQTT QoS 1 echo through the same Mosquitto
-        commit = sqlite_floor(hall.root / "floor.db", 2000)
+        kiosk = Kiosk([hall.connect(devs["kiosk-1"])])
+        echo, commit, run = interleaved(hall, 4, 2000, 2000, 2000, lambda n: take_tickets([kiosk], n))
     # leaving the block stops the server with SIGTERM (and kills it, and its Mosquitto, if it hangs)
 
 The server is a subprocess so that its RSS and CPU time are the hall service's
@@ -233,33 +233,52 @@ class Run:
     def per_s(self) -> float:
         return len(self.latencies) / self.elapsed if self.elapsed else 0.0
 
+    def add(self, other: "Run") -> "Run":
+        self.latencies += other.latencies
+        self.elapsed += other.elapsed
+        self.errors += other.errors
+        return self
 
-def take_tickets(kiosks: list[list[HallClient]], total: int, services: list[str] = SERVICES,
+
+class Kiosk:
+    """One closed-loop kiosk: its device ids, used in turn so none passes the hall's rate limit."""
+
+    def __init__(self, clients: list[HallClient]):
+        self.clients = clients
+        self.used = 0
+
+    def next_client(self) -> HallClient:
+        i = self.used // PER_IDENTITY
+        if i >= len(self.clients):
+            raise RuntimeError(f"kiosk {self.clients[0].device.id}: all {len(self.clients)} ids used "
+                               f"({PER_IDENTITY} tickets each); provision more")
+        self.used += 1
+        return self.clients[i]
+
+
+def take_tickets(kiosks: list[Kiosk], total: int, services: list[str] = SERVICES,
                  priority_every: int = 10, offset: int = 0) -> Run:
-    """Closed loop: each kiosk (a list of device ids it rotates through, for the rate limit)
-    sends its next take-ticket when the previous reply arrived. Returns the latencies and wall time."""
+    """Closed loop: each kiosk sends its next take-ticket when the previous reply arrived.
+    Tickets go round-robin over `services`; every `priority_every`-th one is an 'elderly' ticket."""
     n = len(kiosks)
     shares = [total // n + (1 if i < total % n else 0) for i in range(n)]
-    for share, ids in zip(shares, kiosks):
-        if share > PER_IDENTITY * len(ids):
-            raise ValueError(f"{share} tickets need {math.ceil(share / PER_IDENTITY)} kiosk ids, got {len(ids)}")
     runs = [Run() for _ in kiosks]
     start = threading.Barrier(n + 1)
 
     def loop(k: int) -> None:
-        ids, run = kiosks[k], runs[k]
+        kiosk, run = kiosks[k], runs[k]
         start.wait()
         for i in range(shares[k]):
             j = offset + k + i * n
             args = {"service": services[j % len(services)]}
             if priority_every and j % priority_every == priority_every - 1:
                 args["priority"] = "elderly"
-            client = ids[i // PER_IDENTITY]
-            t0 = time.perf_counter()
             try:
+                client = kiosk.next_client()
+                t0 = time.perf_counter()
                 reply = client.request("take-ticket", args, timeout=5.0, attempts=2)
-            except TimeoutError as err:
-                run.errors.append(f"timeout: {err}")
+            except (TimeoutError, RuntimeError) as err:
+                run.errors.append(str(err))
                 return
             dt = time.perf_counter() - t0
             if not reply.get("ok"):
@@ -291,18 +310,39 @@ def kiosk_devices(prefix: str, kiosks: int, tickets_each: int) -> list[list[str]
 
 # --- floors -------------------------------------------------------------------------------
 
-def echo_floor(hall: BenchHall, n: int = 2000, warmup: int = 50, timeout: float = 5.0) -> list[float]:
-    """Bare MQTT round trip through the hall's Mosquitto: QoS 1 publish → echo client republishes
-    (QoS 1) → sender receives. One outstanding message, take-ticket-sized payload. Both clients are
-    paho clients set up like HallClient (MQTT 3.1.1, TCP_NODELAY, reply handed to a waiting thread);
-    they log in as the hall service user on topics the hall service does not subscribe to."""
-    ping, pong = f"motcua/{hall.cfg.id}/bench/echo/ping", f"motcua/{hall.cfg.id}/bench/echo/pong"
-    secret = hall.secret()
-    got = threading.Event()
-    box: list[bytes] = []
+class EchoFloor:
+    """Bare MQTT round trip through the hall's Mosquitto: QoS 1 publish → an echo client in its own
+    process (as the hall service is; bench/_echo.py) publishes it again, QoS 1 → the sender receives.
+    One outstanding message, take-ticket-sized payload. Both are paho clients set up like HallClient
+    (MQTT 3.1.1, TCP_NODELAY, the reply handed to a waiting thread); they log in as the hall service
+    user, on topics the hall service does not subscribe to."""
 
-    def client(cid: str, topic: str, on_message) -> mqtt.Client:
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv311, clean_session=True)
+    def __init__(self, hall: BenchHall):
+        self.ping = f"motcua/{hall.cfg.id}/bench/echo/ping"
+        self.pong = f"motcua/{hall.cfg.id}/bench/echo/pong"
+        self.got = threading.Event()
+        self.box: list[bytes] = []
+        self.prefix = uuid.uuid4().hex[:10]
+        self.sent = 0
+        self.sender: mqtt.Client | None = None
+        secret = hall.secret()
+        self.echo = subprocess.Popen(
+            [sys.executable, "-m", "bench._echo", "127.0.0.1", str(hall.port), SERVER_ID, self.ping, self.pong],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent)
+        try:
+            self.echo.stdin.write(secret.encode() + b"\n")
+            self.echo.stdin.flush()
+            ready = self.echo.stdout.readline().strip()
+            if ready != b"ready":
+                raise RuntimeError(f"echo process did not start: {ready!r}")
+            self.sender = self._client(hall, secret, "bench-sender", self.pong, self._on_pong)
+        except BaseException:
+            self.close()
+            raise
+
+    def _client(self, hall: BenchHall, secret: str, cid: str, topic: str, on_message) -> mqtt.Client:
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv311,
+                        clean_session=True)
         c.username_pw_set(SERVER_ID, secret)
         c.on_socket_open = _no_delay
         subscribed = threading.Event()
@@ -312,38 +352,48 @@ def echo_floor(hall: BenchHall, n: int = 2000, warmup: int = 50, timeout: float 
         c.connect("127.0.0.1", hall.port, keepalive=10)
         c.loop_start()
         if not subscribed.wait(10):
+            c.loop_stop()
             raise RuntimeError(f"{cid}: could not subscribe to {topic}")
         return c
 
-    def on_pong(cl, userdata, msg):
-        box.append(msg.payload)
-        got.set()
+    def _on_pong(self, client, userdata, msg) -> None:
+        self.box.append(msg.payload)
+        self.got.set()
 
-    echo = client("bench-echo", ping, lambda cl, userdata, msg: cl.publish(pong, msg.payload, qos=1))
-    sender = client("bench-sender", pong, on_pong)
-    prefix = uuid.uuid4().hex[:10]
-    out = []
-    try:
+    def measure(self, n: int, warmup: int = 20, timeout: float = 5.0) -> list[float]:
+        out = []
         for i in range(warmup + n):
-            payload = encode({"id": f"{prefix}-{1000 + i % 9000}", "service": "ho-tich"})
-            got.clear()
-            box.clear()
+            self.sent += 1
+            payload = encode({"id": f"{self.prefix}-{self.sent}", "service": "ho-tich"})
+            self.got.clear()
+            self.box.clear()
             t0 = time.perf_counter()
-            sender.publish(ping, payload, qos=1)
-            if not got.wait(timeout):
-                raise RuntimeError("echo: no reply within 5 s")
+            self.sender.publish(self.ping, payload, qos=1)
+            if not self.got.wait(timeout):
+                raise RuntimeError(f"echo: no reply within {timeout:.0f} s")
             dt = time.perf_counter() - t0
-            assert box[0] == payload
+            if self.box[0] != payload:
+                raise RuntimeError("echo: got another payload back")
             if i >= warmup:
                 out.append(dt * 1000)
-    finally:
-        for c in (sender, echo):
-            c.disconnect()
-            c.loop_stop()
-    return out
+        return out
+
+    def close(self) -> None:
+        if self.sender is not None:
+            self.sender.disconnect()
+            self.sender.loop_stop()
+            self.sender = None
+        if self.echo.poll() is None:
+            self.echo.stdin.close()           # the echo process ends when its stdin closes
+            try:
+                self.echo.wait(5)
+            except subprocess.TimeoutExpired:
+                self.echo.kill()
+                self.echo.wait()
+        self.echo.stdout.close()
 
 
-def sqlite_floor(path: Path, n: int = 2000, warmup: int = 20) -> list[float]:
+def sqlite_floor(path: Path, n: int = 2000, warmup: int = 10) -> list[float]:
     """A bare durable SQLite commit: WAL, synchronous=FULL, one small INSERT per transaction."""
     conn = sqlite3.connect(str(path), isolation_level=None)
     try:
@@ -362,6 +412,28 @@ def sqlite_floor(path: Path, n: int = 2000, warmup: int = 20) -> list[float]:
         return out
     finally:
         conn.close()
+
+
+def interleaved(hall: BenchHall, rounds: int, echo_n: int, commit_n: int, measure_n: int,
+                measure) -> tuple[list[float], list[float], Run]:
+    """Floors and the measurement in alternating blocks (echo, commit, `measure(n)`), so that all
+    three see the same machine: other work on a shared 2-core box moves them together."""
+    echo, commit, run = [], [], Run()
+    floor = EchoFloor(hall)
+    try:
+        for r in range(rounds):
+            share = lambda total: total // rounds + (1 if r < total % rounds else 0)  # noqa: E731
+            echo += floor.measure(share(echo_n))
+            commit += sqlite_floor(hall.root / "floor.db", share(commit_n))
+            run.add(measure(share(measure_n)))
+    finally:
+        floor.close()
+    return echo, commit, run
+
+
+def machine_note() -> str:
+    load = os.getloadavg()
+    return f"{os.cpu_count()} CPUs, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min)"
 
 
 # --- numbers and the report -----------------------------------------------------------------
@@ -387,7 +459,7 @@ HEADER = f"  {'':<44} {'n':>6}  {'p50 ms':>8}  {'p99 ms':>8}  {'max ms':>8}"
 
 def fmt(v: float) -> str:
     """2-3 significant decimals for the machine-readable line."""
-    return f"{v:.3f}" if abs(v) < 1 else f"{v:.2f}" if abs(v) < 1000 else f"{v:.1f}"
+    return f"{v:.3f}" if abs(v) < 1 else f"{v:.2f}" if abs(v) < 100 else f"{v:.1f}"
 
 
 def verdict(ok: bool) -> str:

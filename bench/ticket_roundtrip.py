@@ -4,13 +4,14 @@
 
 Starts `motcua serve` (its own Mosquitto, its own ledger in a temp folder) on an
 always-open copy of the example hall, then:
-  1. floors, through the same Mosquitto and on the same disk: a bare QoS 1 MQTT
-     echo (take-ticket-sized payload, one outstanding) and a bare durable SQLite
-     commit (WAL, synchronous=FULL, one small INSERT per transaction);
-  2. one kiosk, one outstanding request: publish → reply latency;
-  3. N kiosks in a closed loop (each sends its next request when its reply came):
+  1. one kiosk, one outstanding request: publish → reply latency, in rounds
+     alternating with the floors, measured through the same Mosquitto and on the
+     same disk: a bare QoS 1 MQTT echo (take-ticket-sized payload, one
+     outstanding) and a bare durable SQLite commit (WAL, synchronous=FULL, one
+     small INSERT per transaction); floor = echo + commit;
+  2. N kiosks in a closed loop (each sends its next request when its reply came):
      sustained tickets/s, and their latencies under that load;
-  4. the hall service process's RSS after all that.
+  3. the hall service process's RSS after all that.
 
 Last line (machine-readable): p50/p99 are the single-kiosk figures, per_s the N-kiosk throughput.
 """
@@ -22,8 +23,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bench._hall import (HEADER, PER_IDENTITY, SERVICES, BenchHall, CpuMeter, bench_line,
-                         disk_of, echo_floor, kiosk_devices, pct, row, sqlite_floor, take_ticket_payload_example,
+from bench._hall import (HEADER, PER_IDENTITY, SERVICES, BenchHall, CpuMeter, Kiosk, bench_line, disk_of,
+                         interleaved, kiosk_devices, machine_note, pct, row, take_ticket_payload_example,
                          take_tickets, verdict)
 
 TARGET_P50_X, TARGET_P99_X, TARGET_PER_S, TARGET_RSS_MB = 3.0, 5.0, 500.0, 60.0
@@ -36,6 +37,8 @@ def parse(argv):
     p.add_argument("--single", type=int, default=2000, help="tickets in the single-kiosk latency run (default 2000)")
     p.add_argument("--echo", type=int, default=2000, help="MQTT echo round trips for the floor (default 2000)")
     p.add_argument("--commits", type=int, default=2000, help="SQLite commits for the floor (default 2000)")
+    p.add_argument("--rounds", type=int, default=4,
+                   help="alternate floors and the single-kiosk run in this many rounds (default 4)")
     p.add_argument("--warmup", type=int, default=50, help="tickets taken before measuring (default 50)")
     p.add_argument("--dir", help="parent folder for the temp data (default: the system temp folder)")
     p.add_argument("--keep", action="store_true", help="keep the temp data folder")
@@ -43,7 +46,7 @@ def parse(argv):
     args = p.parse_args(argv)
     if args.quick:
         args.kiosks, args.tickets, args.single = min(args.kiosks, 2), 300, 100
-        args.echo, args.commits, args.warmup = 100, 100, 10
+        args.echo, args.commits, args.warmup, args.rounds = 100, 100, 10, 2
     return args
 
 
@@ -63,27 +66,26 @@ def run(args, root: Path) -> int:
     warm_ids = kiosk_devices("warmup-", 1, args.warmup)
     single_ids = kiosk_devices("single-", 1, args.single)
     multi_ids = kiosk_devices("kiosk-", args.kiosks, -(-args.tickets // args.kiosks))
+    load_start = machine_note()
     with BenchHall(root) as hall:
-        devs = hall.provision([(d, "kiosk", None) for ids in warm_ids + single_ids + multi_ids
-                               for d in ids])
+        devs = hall.provision([(d, "kiosk", None) for ids in warm_ids + single_ids + multi_ids for d in ids])
         hall.start()
-        warm = [hall.connect_all([devs[d] for d in ids]) for ids in warm_ids]
-        single = [hall.connect_all([devs[d] for d in ids]) for ids in single_ids]
-        multi = [hall.connect_all([devs[d] for d in ids]) for ids in multi_ids]
+        warm, single, multi = ([Kiosk(hall.connect_all([devs[d] for d in ids])) for ids in group]
+                               for group in (warm_ids, single_ids, multi_ids))
 
         # Warm up the service (imports, SQLite caches, the connections) before measuring anything.
         take_tickets(warm, args.warmup, offset=10**6)
         rss_start = hall.service_rss_mb()
 
-        echo = echo_floor(hall, args.echo)
-        commit = sqlite_floor(root / "floor.db", args.commits)
-
-        one = take_tickets(single, args.single)
+        # Floors and the single-kiosk latency in alternating blocks, on the same Mosquitto and disk.
+        echo, commit, one = interleaved(hall, args.rounds, args.echo, args.commits, args.single,
+                                        lambda n: take_tickets(single, n))
         cpu = CpuMeter(hall).start()
         many = take_tickets(multi, args.tickets)
         cpu.stop()
         rss = hall.service_rss_mb()
         issued = args.warmup + args.single + args.tickets
+    load_end = machine_note()
 
     floor50 = pct(echo, 50) + pct(commit, 50)
     floor99 = pct(echo, 99) + pct(commit, 99)
@@ -93,10 +95,13 @@ def run(args, root: Path) -> int:
 
     print(f"ticket_roundtrip: hall '{hall.cfg.id}', services {', '.join(SERVICES)} (9,999 numbers each), "
           f"data on {disk_of(root)}")
+    print(f"machine at start: {load_start}")
+    print(f"machine at end:   {load_end}")
     print(f"take-ticket payload {payload} B, QoS 1; kiosk ids rotate every {PER_IDENTITY} tickets "
           f"(hall.toml allows at most 600 tickets/min per kiosk)")
     print()
     print(HEADER)
+    print(f"  (floors and the 1-kiosk run interleaved in {args.rounds} rounds)")
     print(row("floor: MQTT echo (QoS 1, 1 outstanding)", echo))
     print(row("floor: SQLite commit (WAL, synchronous=FULL)", commit))
     print(f"  {'floor = echo + commit':<44} {'':>6}  {floor50:8.3f}  {floor99:8.3f}")

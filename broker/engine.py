@@ -89,7 +89,9 @@ class Engine:
         """Start a new service day if one has begun: numbers restart, open tickets expire."""
         out = Outcome()
         day = self.service_day(now)
-        if day == self.day:
+        # ISO dates compare as text. A clock set back (no RTC, a bad NTP answer) must never
+        # return to an earlier day and issue its numbers again.
+        if day <= self.day:
             return out
         for t in self.tickets.values():
             if t.state in OPEN_STATES:
@@ -116,7 +118,7 @@ class Engine:
             raise ProtocolError("unknown_action", req.action)
         if device.role != spec.role:
             raise ProtocolError("forbidden", f"{device.role} may not {req.action}")
-        if self.service_day(now) != self.day:
+        if self.service_day(now) > self.day:
             # The caller rolls the day over first and stores that on its own, so a
             # refused request can never hide the expiry of yesterday's tickets.
             raise RuntimeError("service day changed: call rollover() before handle()")
@@ -138,18 +140,23 @@ class Engine:
         if priority is not None and priority not in {c.id for c in self.cfg.priority.categories}:
             raise ProtocolError("unknown_priority", priority)
         if not self.is_open(now):
+            if self.local(now).date() in self.cfg.hours.closed_dates:
+                raise ProtocolError("hall_closed", "closed date", "Hôm nay là ngày nghỉ, Bộ phận Một cửa "
+                                    f"không làm việc. Giờ làm việc: {self.cfg.hours.describe()}.")
             raise ProtocolError("hall_closed", message="Bộ phận Một cửa đang ngoài giờ làm việc. "
                                 f"Giờ làm việc: {self.cfg.hours.describe()}.")
-        recent = self._recent_by_kiosk[device.id]
-        while recent and recent[0] <= now - 60:
-            recent.popleft()
-        if len(recent) >= self.cfg.kiosk_tickets_per_minute:
+        # Count without pruning: a refusal below must leave the engine exactly as it was.
+        if sum(1 for t in self._recent_by_kiosk.get(device.id, ()) if t > now - 60) \
+                >= self.cfg.kiosk_tickets_per_minute:
             raise ProtocolError("rate_limited", device.id)
         number = max(self.last_number.get(service, svc.first - 1) + 1, svc.first)
         if number > svc.last:
             raise ProtocolError("numbers_exhausted", service)
         ahead = (self.lines.waiting_priority(service) if priority and self.cfg.priority.policy == "strict"
                  else self.lines.waiting(service))
+        recent = self._recent_by_kiosk[device.id]
+        while recent and recent[0] <= now - 60:
+            recent.popleft()
         recent.append(now)
         self.last_number[service] = number
         self.issued += 1
@@ -190,7 +197,8 @@ class Engine:
     def _call(self, t: Ticket, counter: int, device: Device, now: float, out: Outcome, recall: bool) -> None:
         self.call_seq += 1
         t.calls += 1
-        t.called_at = now
+        if not recall:   # service time runs from the first call, not from a recall
+            t.called_at = now
         call = Call(self.call_seq, t.label, t.id, counter, t.line, recall, now, t.priority)
         self.calls.append(call)
         out.calls.append(call)
@@ -209,9 +217,11 @@ class Engine:
         # Pressing "next" means the clerk is done with the current citizen.
         if c.current is not None:
             self._close_current(counter, device, now, out, FINISHED)
+        # Interleave: a priority citizen never waits longer than an ordinary ticket of the same
+        # age would, and after `every` ordinary calls goes ahead of the line.
         take_priority = priority is not None and (
             ordinary is None or self.cfg.priority.policy == "strict"
-            or c.ordinary_run >= self.cfg.priority.every)
+            or c.ordinary_run >= self.cfg.priority.every or priority < ordinary)
         t = self.tickets[(priority if take_priority else ordinary)[2]]
         self.lines.remove(t)
         c.ordinary_run = 0 if take_priority else c.ordinary_run + 1
@@ -296,7 +306,7 @@ class Engine:
         t = self.tickets.get(ticket)
         if t is None:
             raise ProtocolError("unknown_ticket", ticket)
-        if t.counter != counter or t.state not in (CALLED, SERVING, FINISHED):
+        if t.counter != counter or t.state not in (SERVING, FINISHED):
             raise ProtocolError("not_rateable", ticket)
         if t.rating is not None:
             raise ProtocolError("already_rated", ticket)

@@ -34,6 +34,10 @@ class Lines:
 
     def __init__(self) -> None:
         self._lines: dict[str, Line] = {}
+        # Waiting per service, pinned tickets included: a ticket sent to counter 3 still
+        # waits for its service and must show in its counts.
+        self._count: dict[str, int] = {}
+        self._count_priority: dict[str, int] = {}
 
     @staticmethod
     def name(t: Ticket) -> str:
@@ -47,16 +51,22 @@ class Lines:
 
     def add(self, t: Ticket) -> None:
         self.line(self.name(t)).add(t)
+        self._counted(t, 1)
 
     def remove(self, t: Ticket) -> None:
         self.line(self.name(t)).remove(t)
+        self._counted(t, -1)
+
+    def _counted(self, t: Ticket, step: int) -> None:
+        self._count[t.line] = self._count.get(t.line, 0) + step
+        if t.priority:
+            self._count_priority[t.line] = self._count_priority.get(t.line, 0) + step
 
     def waiting(self, service: str) -> int:
-        return len(self._lines.get(service, ()))
+        return self._count.get(service, 0)
 
     def waiting_priority(self, service: str) -> int:
-        line = self._lines.get(service)
-        return len(line.priority) if line else 0
+        return self._count_priority.get(service, 0)
 
     def heads(self, names: list[str]) -> tuple[Key | None, Key | None]:
         """Oldest ordinary and oldest priority ticket across these lines."""

@@ -14,9 +14,10 @@ WAITING, CALLED, SERVING, FINISHED, NO_SHOW, EXPIRED = (
 OPEN_STATES = (WAITING, CALLED, SERVING)
 STATES = (WAITING, CALLED, SERVING, FINISHED, NO_SHOW, EXPIRED)
 
-# Event kinds in the ledger's append-only log, and the state each leaves its ticket in.
+# Event kinds in the ledger's append-only log, and the state each leaves its ticket in
+# (None: the ticket keeps its state; a recall may come while the ticket is already serving).
 EVENT_STATE = {
-    "issued": WAITING, "called": CALLED, "recalled": CALLED, "served": SERVING,
+    "issued": WAITING, "called": CALLED, "recalled": None, "served": SERVING,
     "finished": FINISHED, "no_show": NO_SHOW, "transferred": WAITING, "expired": EXPIRED,
     "rated": None, "paused": None, "resumed": None,
 }

@@ -8,6 +8,7 @@ told; a crash after it is healed by the stored reply when the device retries.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -22,12 +23,14 @@ from broker.ledger import Ledger, Stored
 from broker.model import Device, Outcome
 from hall.client import _no_delay
 from hall.config import HallConfig
-from hall.protocol import (SERVER_ID, Board, ProtocolError, Status, Topics, decode, decode_request, encode,
-                           reply_error, reply_ok, request_id)
+from hall.protocol import (SERVER_ID, Board, ProtocolError, Status, Topics, decode_request, encode, reply_error,
+                           reply_ok, salvage_id)
 
 log = logging.getLogger("motcua.service")
 
 MAX_BATCH = 256
+TICK_S = 1.0
+CHECKPOINT_EVERY = 200   # commits between WAL checkpoints, run when the inbox is empty
 REQUEST_MEMORY_S = 7 * 24 * 3600   # stored replies are kept a week; devices retry for seconds
 
 
@@ -45,6 +48,8 @@ class HallService:
         self._stop = threading.Event()
         self._worker = threading.Thread(target=self._run, name="hall-worker", daemon=True)
         self._was_open: bool | None = None
+        self._board_dirty = False
+        self._commits_since_checkpoint = 0
         self._pruned_day = ""
         self.handled = 0
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=SERVER_ID,
@@ -85,8 +90,11 @@ class HallService:
         self.inbox.put(None)
         self._worker.join(5)
         if self.connected.is_set():
-            self.client.publish(self.topics.server_status, Status("offline", "server", self.version).to_payload(),
-                                qos=1, retain=True).wait_for_publish(2)
+            try:
+                self.client.publish(self.topics.server_status, Status("offline", "server", self.version).to_payload(),
+                                    qos=1, retain=True).wait_for_publish(2)
+            except (RuntimeError, ValueError):
+                pass  # the connection dropped meanwhile: the broker sends our last will instead
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -107,16 +115,16 @@ class HallService:
     # --- the worker -------------------------------------------------------------
 
     def _run(self) -> None:
+        last_tick = time.monotonic()
         while not self._stop.is_set():
             try:
-                item = self.inbox.get(timeout=1.0)
+                item = self.inbox.get(timeout=TICK_S)
             except queue.Empty:
-                self._guard(self._tick)
-                continue
+                item = ()
             if item is None:
                 break
-            batch = [item]
-            while len(batch) < MAX_BATCH:
+            batch = [item] if item else []
+            while batch and len(batch) < MAX_BATCH:
                 try:
                     more = self.inbox.get_nowait()
                 except queue.Empty:
@@ -125,7 +133,15 @@ class HallService:
                     self._stop.set()
                     break
                 batch.append(more)
-            self._guard(self._process, batch)
+            if batch:
+                self._guard(self._process, batch)
+            # Idle work runs when the inbox is empty, so it never delays a reply.
+            if self.inbox.empty():
+                if self._board_dirty:
+                    self._guard(self._publish_board, self.clock())
+                if time.monotonic() - last_tick >= TICK_S:
+                    last_tick = time.monotonic()
+                    self._guard(self._tick)
 
     def _guard(self, fn, *args) -> None:
         try:
@@ -136,18 +152,28 @@ class HallService:
             self.engine = self._load_engine()
 
     def _tick(self) -> None:
+        """Once a second when idle: day rollover, open/closed changes, housekeeping."""
         now = self.clock()
         roll = self.engine.rollover(now)
-        is_open = self.engine.is_open(now)
         if roll.events or roll.counters:
             self._commit([roll], [], now)
-        if roll.events or roll.counters or is_open != self._was_open:
+            self._board_dirty = True
+        if self.engine.is_open(now) != self._was_open:
+            self._board_dirty = True
+        if self._board_dirty:
             self._publish_board(now)
         if self._pruned_day != self.engine.day:
             self._pruned_day = self.engine.day
             self.ledger.prune_requests(now - REQUEST_MEMORY_S)
+        self._devices.clear()   # pick up removed devices and changed roles
+        self.ledger.checkpoint()
 
     def _process(self, batch: list[tuple[str, bytes]]) -> None:
+        """Handle a batch; if one request fails unexpectedly, the rest run on reloaded state."""
+        while batch:
+            batch = self._process_until_failure(batch)
+
+    def _process_until_failure(self, batch: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
         now = self.clock()
         outcomes: list[Outcome] = []
         roll = self.engine.rollover(now)
@@ -156,8 +182,9 @@ class HallService:
         stored: list[Stored] = []
         replies: list[tuple[str, bytes]] = []
         seen: dict[tuple[str, str], bytes] = {}
-        republish = False
-        for topic, payload in batch:
+        republish = failed = False
+        rest: list[tuple[str, bytes]] = []
+        for i, (topic, payload) in enumerate(batch):
             if topic == "connected":
                 republish = True
                 continue
@@ -170,18 +197,29 @@ class HallService:
                 log.warning("ignored message on %s", topic)
                 continue
             device_id, action = parsed
-            reply = self._request(device_id, action, payload, now, seen, outcomes, stored)
+            try:
+                reply = self._request(device_id, action, payload, now, seen, outcomes, stored)
+            except Exception:
+                # The engine may be half-changed: store what came before, reload, go on.
+                log.exception("request %s from %s failed", action[:40], device_id)
+                reply = encode(reply_error(salvage_id(payload), ProtocolError("internal", "unexpected error")))
+                failed, rest = True, batch[i + 1:]
             replies.append((self.topics.reply(device_id), reply))
+            if failed:
+                break
         changed = any(o.events or o.counters for o in outcomes)
         if stored or changed:
             try:
                 self._commit(outcomes, stored, now)
             except Exception:
                 log.exception("ledger write failed; %d replies become 'internal' errors", len(replies))
-                self.engine = self._load_engine()
+                failed = True
                 err = ProtocolError("internal", "ledger write failed")
-                replies = [(t, encode(reply_error(request_id(_json(p)), err))) for t, p in replies]
+                replies = [(t, encode(reply_error(_reply_id(p), err))) for t, p in replies]
                 outcomes = []
+        if failed:
+            self.engine = self._load_engine()
+        # Replies first: the board can wait for a quiet moment, a device should not.
         for topic, payload in replies:
             self.client.publish(topic, payload, qos=1)
         for out in outcomes:
@@ -190,15 +228,19 @@ class HallService:
         if republish:
             self._publish_retained(now)
         elif changed:
-            self._publish_board(now)
+            self._board_dirty = True
         self.handled += len(replies)
+        self._commits_since_checkpoint += 1
+        # Checkpoint in a quiet moment; under endless load, now and then anyway (the WAL must not grow forever).
+        if self._commits_since_checkpoint >= CHECKPOINT_EVERY and (
+                self.inbox.empty() or self._commits_since_checkpoint >= 10 * CHECKPOINT_EVERY):
+            self.ledger.checkpoint()
+            self._commits_since_checkpoint = 0
+        return rest
 
     def _request(self, device_id: str, action: str, payload: bytes, now: float,
                  seen: dict, outcomes: list[Outcome], stored: list[Stored]) -> bytes:
-        rid = None
         try:
-            obj = decode(payload)
-            rid = request_id(obj)
             device = self._device(device_id)
             req = decode_request(action, payload)
             key = (device_id, req.id)
@@ -215,7 +257,7 @@ class HallService:
             return reply
         except ProtocolError as err:
             log.info("refused %s from %s: %s", action[:40], device_id, err)
-            return encode(reply_error(rid, err))
+            return encode(reply_error(salvage_id(payload), err))
 
     def _device(self, device_id: str) -> Device:
         device = self._devices.get(device_id)
@@ -253,6 +295,7 @@ class HallService:
         return Board(seq=self.board_seq, at=round(now, 3), **parts)
 
     def _publish_board(self, now: float) -> None:
+        self._board_dirty = False
         self.client.publish(self.topics.board, self.board(now).to_payload(), qos=1, retain=True)
 
     def _publish_retained(self, now: float) -> None:
@@ -282,9 +325,5 @@ def config_payload(cfg: HallConfig) -> bytes:
     })
 
 
-def _json(payload: bytes) -> dict:
-    try:
-        obj = decode(payload)
-    except ProtocolError:
-        return {}
-    return obj
+def _reply_id(reply: bytes) -> str | None:
+    return json.loads(reply).get("id")

@@ -42,6 +42,7 @@ class HallClient:
         self.on_message = on_message
         self.on_connection = on_connection
         self.connected = threading.Event()
+        self.connects = 0   # how many times a connection was made (reconnects show here)
         self._status = Status("online", device.role, version)
         self._subscriptions = [getattr(self.topics, name) if hasattr(self.topics, name) else name
                                for name in subscribe] + [self.topics.reply(device.id)]
@@ -72,9 +73,12 @@ class HallClient:
 
     def stop(self) -> None:
         if self.connected.is_set():
-            self.client.publish(self.topics.status(self.device.id),
-                                Status("offline", self.device.role, self._status.version).to_payload(),
-                                qos=1, retain=True).wait_for_publish(1)
+            try:
+                self.client.publish(self.topics.status(self.device.id),
+                                    Status("offline", self.device.role, self._status.version).to_payload(),
+                                    qos=1, retain=True).wait_for_publish(1)
+            except (RuntimeError, ValueError):
+                pass  # the connection dropped meanwhile: the broker sends our last will instead
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -91,6 +95,7 @@ class HallClient:
             return
         client.subscribe([(t, 1) for t in self._subscriptions])
         client.publish(self.topics.status(self.device.id), self._status.to_payload(), qos=1, retain=True)
+        self.connects += 1
         self.connected.set()
         if self.on_connection:
             self.on_connection(True)

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hall.tomlcheck import ConfigError, Table, check
+from hall.tomlcheck import Table, check
 
 ID_PATTERN = r"[a-z0-9][a-z0-9-]{0,31}"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -222,6 +222,7 @@ def _services(root: Table, counter_ids: set[int]) -> tuple[Service, ...]:
             counters=s.integers("counters"), minutes=s.integer("minutes", 10, low=1, high=480))
         check(s, "last", svc.last > svc.first, "must be greater than 'first'")
         check(s, "counters", bool(svc.counters), "a service needs at least one counter")
+        check(s, "counters", len(set(svc.counters)) == len(svc.counters), "a counter is listed twice")
         for c in svc.counters:
             check(s, "counters", c in counter_ids, f"counter {c} is not in [[counters]]")
         s.done()
@@ -243,11 +244,11 @@ def load_hall(path: str | Path) -> HallConfig:
     root = Table.load(path)
     h = root.table("hall")
     hall_id = h.text("id", pattern=ID_PATTERN)
-    name, name_en = h.text("name"), h.text("name_en", "")
+    name, name_en = h.text("name"), h.text("name_en", "", allow_empty=True)
     tz = h.text("timezone", "Asia/Ho_Chi_Minh")
     try:
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):   # OSError: a folder such as 'Asia'
         raise h.error("timezone", f"{tz!r} is not a known time zone") from None
     lookup = h.text("lookup_url", "", allow_empty=True)
     h.done()

@@ -36,6 +36,8 @@ def load_device(path: str | Path) -> DeviceConfig:
     counter = d.integer("counter", None, low=1, high=99) if d.has("counter") else None
     if role == "counter" and counter is None:
         raise d.error("counter", "a counter device must name its counter")
+    if role != "counter" and counter is not None:
+        raise d.error("counter", f"only counter devices have a counter, this one is a {role}")
     d.done()
     h = root.table("hall")
     hall_id = h.text("id", pattern=ID_PATTERN)

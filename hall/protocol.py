@@ -159,6 +159,17 @@ def request_id(obj: dict[str, Any]) -> str | None:
     return rid if isinstance(rid, str) and 0 < len(rid) <= 64 else None
 
 
+def salvage_id(payload: bytes) -> str | None:
+    """The id of a request we refuse, if one can be read at all, so the device can match the error."""
+    if len(payload) > MAX_PAYLOAD:
+        return None
+    try:
+        obj = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return request_id(obj) if isinstance(obj, dict) else None
+
+
 def decode_request(action: str, payload: bytes) -> Request:
     """Check envelope and arguments of one request; raises ProtocolError."""
     obj = decode(payload)
@@ -248,7 +259,9 @@ class Board:
     calls: list[dict[str, Any]] = field(default_factory=list)
 
     def to_payload(self) -> bytes:
-        return encode(asdict(self))
+        # Not asdict(): it deep-copies every list, and the board is built on the hot path.
+        return encode({"seq": self.seq, "day": self.day, "at": self.at, "open": self.open,
+                       "counters": self.counters, "services": self.services, "calls": self.calls})
 
     @classmethod
     def from_payload(cls, payload: bytes) -> "Board":

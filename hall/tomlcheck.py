@@ -20,8 +20,8 @@ class ConfigError(ValueError):
 
     def __init__(self, file: str | Path, key: str, problem: str):
         self.file, self.key, self.problem = str(file), key, problem
-        where = f" key '{key}'" if key else ""
-        super().__init__(f"{file}:{where}: {problem}")
+        where = f": key '{key}'" if key else ""
+        super().__init__(f"{file}{where}: {problem}")
 
 
 class Table:
@@ -39,7 +39,7 @@ class Table:
         except OSError as exc:
             raise ConfigError(file, "", f"cannot read the file ({exc.strerror})") from None
         try:
-            data = tomllib.loads(raw.decode("utf-8"))
+            data = tomllib.loads(raw.decode("utf-8-sig"))  # Notepad writes a BOM
         except UnicodeDecodeError:
             raise ConfigError(file, "", "the file is not UTF-8 text") from None
         except tomllib.TOMLDecodeError as exc:
