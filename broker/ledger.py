@@ -11,6 +11,7 @@ every report is computed from (triggers refuse UPDATE and DELETE on it).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -71,9 +72,12 @@ class Ledger:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         # isolation_level=None: transactions are explicit (BEGIN … COMMIT), never implicit.
+        fresh = not self.path.exists()
         conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=10)
         self.db = sqlite_utils.Database(conn, execute_plugins=False)
         self.conn = conn
+        if fresh:
+            os.chmod(self.path, 0o600)   # it holds the devices' password hashes
         conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a reply is only sent after its transaction reached the disk (power cuts).
         conn.execute("PRAGMA synchronous=FULL")

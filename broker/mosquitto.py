@@ -99,12 +99,14 @@ class Mosquitto:
             lines.insert(1, "user root")
         return "\n".join(lines) + "\n"
 
-    def write(self, devices: list[dict], server_hash: str) -> bool:
-        """Write config, passwords and ACL; True when mosquitto.conf itself changed."""
+    def write(self, devices: list[dict], server_hash: str, conf: bool = True) -> bool:
+        """Write passwords and ACL (and config); True when mosquitto.conf itself changed."""
         self.dir.mkdir(parents=True, exist_ok=True)
         users = [f"{SERVER_ID}:{server_hash}"] + [f"{d['id']}:{d['password_hash']}" for d in devices]
         _write_private(self.dir / "passwd", "\n".join(users) + "\n")
         _write_private(self.dir / "acl", acl_text(self.cfg.id, devices))
+        if not conf:
+            return False
         text = self.conf_text()
         changed = not self.conf.exists() or self.conf.read_text() != text
         if changed:
@@ -139,6 +141,8 @@ class Mosquitto:
         self.proc = subprocess.Popen(
             [mosquitto_binary(), "-c", str(self.conf)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            # Debian's Mosquitto speaks sd_notify too; systemd's messages are for the service alone.
+            env={k: v for k, v in os.environ.items() if not k.startswith(("NOTIFY_SOCKET", "WATCHDOG_"))},
             # Own session: Ctrl+C on the terminal reaches the service, which stops us in order.
             start_new_session=True)
         self.pid = self.proc.pid

@@ -57,14 +57,27 @@ def add_device(cfg: HallConfig, data_dir: Path, ledger: Ledger, device_id: str, 
         raise ProvisionError(f"device {device_id!r} already exists")
     password = new_password()
     ledger.add_device(Device(device_id, role, counter), hash_password(password), time.time())
+    _reload_registry(cfg, data_dir, ledger)
+    host = host or ("127.0.0.1" if cfg.mqtt_bind in ("0.0.0.0", "") else cfg.mqtt_bind)
+    return DeviceConfig(device_id, role, password, counter, cfg.id, host, cfg.mqtt_port)
+
+
+def remove_device(cfg: HallConfig, data_dir: Path, ledger: Ledger, device_id: str) -> bool:
+    """Unregister a device; Mosquitto forgets its password at once."""
+    if not ledger.remove_device(device_id):
+        return False
+    _reload_registry(cfg, data_dir, ledger)
+    return True
+
+
+def _reload_registry(cfg: HallConfig, data_dir: Path, ledger: Ledger) -> None:
+    # Only passwd and acl: mosquitto.conf (ports) belongs to `serve`, which may override them.
     broker = Mosquitto(data_dir / "mosquitto", cfg)
-    broker.write(ledger.devices(), hash_password(server_secret(data_dir)))
+    broker.write(ledger.devices(), hash_password(server_secret(data_dir)), conf=False)
     running = broker._running_pid()
     if running:
         broker.pid = running
         broker.reload()
-    host = host or ("127.0.0.1" if cfg.mqtt_bind in ("0.0.0.0", "") else cfg.mqtt_bind)
-    return DeviceConfig(device_id, role, password, counter, cfg.id, host, cfg.mqtt_port)
 
 
 class HallServer:
@@ -99,6 +112,10 @@ class HallServer:
             return add_device(self.cfg, self.data_dir, ledger, device_id, role, counter)
         finally:
             ledger.close()
+
+    def healthy(self) -> bool:
+        """True while the hall service's worker runs its loop (for systemd's watchdog)."""
+        return self.service is not None and self.service.healthy()
 
     def _watch_broker(self) -> None:
         # If Mosquitto dies, start it again; clients (the service too) reconnect by themselves.

@@ -50,6 +50,7 @@ class HallService:
         self._was_open: bool | None = None
         self._board_dirty = False
         self._commits_since_checkpoint = 0
+        self._alive_at = time.monotonic()
         self._pruned_day = ""
         self.handled = 0
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=SERVER_ID,
@@ -98,6 +99,9 @@ class HallService:
         self.client.disconnect()
         self.client.loop_stop()
 
+    def healthy(self) -> bool:
+        return self._worker.is_alive() and time.monotonic() - self._alive_at < 10 * TICK_S
+
     # --- paho's thread: only hand over ---------------------------------------
 
     def _on_connect(self, client, userdata, flags, reason, properties=None):
@@ -117,6 +121,7 @@ class HallService:
     def _run(self) -> None:
         last_tick = time.monotonic()
         while not self._stop.is_set():
+            self._alive_at = time.monotonic()
             try:
                 item = self.inbox.get(timeout=TICK_S)
             except queue.Empty:

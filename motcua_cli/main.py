@@ -30,8 +30,13 @@ def cmd_serve(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     _notify("READY=1")
-    while not stop.wait(5):
-        _notify("WATCHDOG=1")
+    # systemd's watchdog: ping at half its period, and only while the hall's worker is alive.
+    usec = int(os.environ.get("WATCHDOG_USEC", "0") or 0)
+    interval = usec / 2e6 if usec else 5.0
+    while not stop.wait(interval):
+        if usec and server.healthy():
+            _notify("WATCHDOG=1")
+    _notify("STOPPING=1")
     server.stop()
     return 0
 
@@ -75,10 +80,30 @@ def cmd_device_add(args) -> int:
 def cmd_device_list(args) -> int:
     from broker.ledger import Ledger
     ledger = Ledger(Path(args.data) / "hall.db")
+    import json
+    import time
     for d in ledger.devices():
-        counter = f" counter {d['counter']}" if d["counter"] else ""
-        print(f"{d['id']:<20} {d['role']:<8}{counter}  {d['status'] or ''}")
+        counter = f"counter {d['counter']}" if d["counter"] else ""
+        status = json.loads(d["status"]) if d["status"] else {}
+        seen = time.strftime(" since %Y-%m-%d %H:%M", time.localtime(d["status_at"])) if d["status_at"] else ""
+        printer = f", printer {status['printer']}" if status.get("printer") else ""
+        print(f"{d['id']:<20} {d['role']:<8} {counter:<10} {status.get('state', 'never seen')}{seen}{printer}")
     ledger.close()
+    return 0
+
+
+def cmd_device_remove(args) -> int:
+    from broker.ledger import Ledger
+    from broker.server import remove_device
+    cfg = _hall(args)
+    ledger = Ledger(Path(args.data) / "hall.db")
+    try:
+        if not remove_device(cfg, Path(args.data), ledger, args.id):
+            print(f"motcua device remove: no device {args.id!r}", file=sys.stderr)
+            return 2
+    finally:
+        ledger.close()
+    print(f"device {args.id} removed; it can no longer connect")
     return 0
 
 
@@ -136,8 +161,12 @@ def parser() -> argparse.ArgumentParser:
     hall_args(a)
     a.set_defaults(fn=cmd_device_add)
     ls = d.add_parser("list", help="list registered devices and their last status")
-    hall_args(ls)
+    ls.add_argument("--data", default="data", help="folder for the ledger and Mosquitto's files")
     ls.set_defaults(fn=cmd_device_list)
+    rm = d.add_parser("remove", help="unregister a device: it can no longer connect")
+    rm.add_argument("id")
+    hall_args(rm)
+    rm.set_defaults(fn=cmd_device_remove)
 
     c = sub.add_parser("config", help="hall.toml tools").add_subparsers(dest="config_cmd", required=True)
     ch = c.add_parser("check", help="check a hall.toml and say what is wrong")
@@ -162,7 +191,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args, extra = p.parse_known_args(argv)
+    # `motcua test -q -k acl` and `motcua bench NAME --quick`: the rest belongs to pytest / the bench.
+    if args.command == "test":
+        args.pytest_args = [*extra, *args.pytest_args]
+    elif args.command == "bench":
+        args.bench_args = [*extra, *args.bench_args]
+    elif extra:
+        p.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from hall.tomlcheck import ConfigError

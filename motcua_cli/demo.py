@@ -1,0 +1,194 @@
+"""`motcua demo`: the whole hall on one machine, with a simulated day of citizens and clerks.
+
+Until the kiosk and wall-display windows exist, kiosks and counters are simulated
+devices speaking the real MQTT contract to a real hall server and Mosquitto, and
+the console shows what a person in the hall would see and hear.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+from pathlib import Path
+
+from broker.ledger import Ledger
+from broker.server import HallServer
+from display.words import say_number
+from hall.client import HallClient, RequestTimeout
+from hall.config import load_hall
+from hall.device import DeviceConfig, device_toml, load_device
+from hall.protocol import Board, Call
+from motcua_cli.demo_hall import write_demo_hall
+
+# How often each service is asked for in a commune hall (rough, for the simulation only).
+DEMAND = {"ho-tich": 5, "chung-thuc": 6, "dat-dai": 2, "xa-hoi": 2, "khac": 1, "tra-ket-qua": 3}
+DEVICES = [("kiosk-1", "kiosk", None), ("kiosk-2", "kiosk", None), ("display-1", "display", None)] + [
+    (f"counter-{n}", "counter", n) for n in (1, 2, 3, 4)]
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Console:
+    """One line per thing that happens in the hall, with the hall clock."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.t0 = time.monotonic()
+
+    def say(self, who: str, text: str) -> None:
+        with self.lock:
+            print(f"[{time.strftime('%H:%M:%S')}] {who:<10} {text}", flush=True)
+
+
+def _devices(server: HallServer, folder: Path) -> dict[str, DeviceConfig]:
+    """Provision the demo's devices once; their device.toml files are kept in the demo folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    devices = {}
+    for dev_id, role, counter in DEVICES:
+        path = folder / f"{dev_id}.toml"
+        ledger = Ledger(server.data_dir / "hall.db")
+        known = ledger.device(dev_id) is not None
+        ledger.close()
+        if known and path.exists():
+            dev = load_device(path)
+            devices[dev_id] = DeviceConfig(dev.id, dev.role, dev.password, dev.counter, dev.hall, dev.host,
+                                           server.cfg.mqtt_port)
+            continue
+        if known:   # the file was lost: nothing to do but start this demo's data afresh
+            raise RuntimeError(f"device {dev_id} exists but {path} is missing; delete {server.data_dir} and retry")
+        dev = server.add_device(dev_id, role, counter)
+        path.write_text(device_toml(dev))
+        path.chmod(0o600)
+        devices[dev_id] = dev
+    return devices
+
+
+def kiosk_loop(dev: DeviceConfig, cfg, stop: threading.Event, out: Console, speed: float, rng: random.Random):
+    client = HallClient(dev).start(wait=10)
+    services, weights = zip(*[(s, w) for s, w in DEMAND.items() if cfg.service(s)])
+    categories = [c.id for c in cfg.priority.categories]
+    name = dev.id.replace("kiosk-", "Kiosk ")
+    while not stop.wait(rng.expovariate(speed / 3.0)):
+        service = rng.choices(services, weights)[0]
+        priority = rng.choice(categories) if categories and rng.random() < 0.1 else None
+        try:
+            reply = client.request("take-ticket", {"service": service, "priority": priority})
+        except RequestTimeout:
+            out.say(name, "Không kết nối được máy chủ — máy không phát số.")
+            continue
+        if not reply["ok"]:
+            out.say(name, f"Từ chối: {reply['error']['message']}")
+            continue
+        d = reply["data"]
+        mark = " [ƯU TIÊN]" if d["priority"] else ""
+        out.say(name, f"Công dân lấy số {d['ticket']}{mark} — {cfg.service(service).name}; "
+                      f"{d['ahead']} người chờ trước, khoảng {d['wait_min']} phút. (phiếu in ra)")
+    client.stop()
+
+
+def counter_loop(dev: DeviceConfig, stop: threading.Event, out: Console, speed: float, rng: random.Random):
+    client = HallClient(dev).start(wait=10)
+    n = dev.counter
+    who = f"Quầy {n}"
+
+    def act(action: str) -> dict | None:
+        try:
+            reply = client.request(action, {"counter": n})
+        except RequestTimeout:
+            return None
+        return reply["data"] if reply["ok"] else None
+
+    while not stop.wait(rng.uniform(0.5, 1.5) / speed):
+        called = act("call-next")
+        if not called:
+            continue
+        if rng.random() < 0.15 and not stop.wait(2.0 / speed):
+            act("recall")
+        if rng.random() < 0.07:
+            stop.wait(2.0 / speed)
+            act("skip")
+            out.say(who, f"Số {called['ticket']} không có mặt — chuyển sang số tiếp theo.")
+            continue
+        act("serve")
+        stop.wait(rng.uniform(3, 9) / speed)
+        act("finish")
+        out.say(who, f"Đã giải quyết xong cho số {called['ticket']}.")
+    client.stop()
+
+
+def run_demo(args) -> int:
+    speed = max(0.1, args.speed)
+    data = Path(args.data)
+    config = write_demo_hall(data / "hall.toml", hall_id="cu-kty", mqtt_port=_free_port(),
+                             http_port=_free_port(), tickets_per_minute=60)
+    cfg = load_hall(config)
+    out = Console()
+    out.say("Hệ thống", f"Khởi động {cfg.name} (bản trình diễn, mở cửa cả ngày); dữ liệu ở {data}")
+    server = HallServer(cfg, data / "server").start()
+    devices = _devices(server, data / "devices")
+    d = devices["display-1"]
+    out.say("Hệ thống", f"Mosquitto ở cổng {cfg.mqtt_port}. Xem bảng gọi số từ máy khác: mosquitto_sub -h "
+                        f"127.0.0.1 -p {cfg.mqtt_port} -u {d.id} -P {d.password} -t 'motcua/{cfg.id}/called'")
+
+    stop = threading.Event()
+    names = {c.id: c.name for c in cfg.counters}
+
+    def on_display(topic: str, payload: bytes) -> None:
+        if topic.endswith("/called"):
+            call = Call.from_payload(payload)
+            again = " (gọi lại)" if call.recall else ""
+            out.say("Màn hình", f"MỜI CÔNG DÂN SỐ {call.ticket} → {names.get(call.counter, call.counter).upper()}"
+                                f"{again}")
+            out.say("Loa", f"«Mời công dân có số thứ tự {say_number(int(call.ticket))} đến quầy số "
+                           f"{say_number(call.counter)}»" if call.ticket.isdigit() else
+                    f"«Mời công dân có số {call.ticket} đến quầy số {say_number(call.counter)}»")
+        elif topic.endswith("/board"):
+            latest["board"] = Board.from_payload(payload)
+
+    latest: dict[str, Board] = {}
+    display = HallClient(d, subscribe=["called", "board"], on_message=on_display).start(wait=10)
+    rng = random.Random()
+    threads = [threading.Thread(target=kiosk_loop, args=(devices[k], cfg, stop, out, speed, random.Random(rng.random())),
+                                daemon=True) for k in ("kiosk-1", "kiosk-2")]
+    threads += [threading.Thread(target=counter_loop, args=(devices[f"counter-{n}"], stop, out, speed,
+                                                             random.Random(rng.random())), daemon=True)
+                for n in (1, 2, 3, 4)]
+    for t in threads:
+        t.start()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    out.say("Hệ thống", "Đang chạy. Ctrl+C để dừng." if not args.duration else f"Chạy {args.duration:.0f} giây.")
+    started = time.monotonic()
+    next_board = started + 10 / speed
+    while not stop.wait(0.5):
+        now = time.monotonic()
+        if args.duration and now - started >= args.duration:
+            break
+        if now >= next_board and "board" in latest:
+            out.say("Bảng", summary(latest["board"], cfg))
+            next_board = now + 10 / speed
+    stop.set()
+    for t in threads:
+        t.join(15)
+    if "board" in latest:
+        out.say("Bảng", summary(latest["board"], cfg))
+    display.stop()
+    server.stop()
+    out.say("Hệ thống", "Đã dừng. Mọi phiếu và sự kiện được lưu trong sổ cái (hall.db).")
+    return 0
+
+
+def summary(board: Board, cfg) -> str:
+    """The wall display's state in one line."""
+    counters = " | ".join(f"Q{c['id']}: {c['ticket'] or '—'}" if not c["paused"] else f"Q{c['id']}: tạm dừng"
+                          for c in board.counters)
+    waiting = ", ".join(f"{cfg.service(s['id']).name.split(' (')[0]} {s['waiting']}" for s in board.services
+                        if s["waiting"])
+    return f"{counters} — Đang chờ: {waiting or 'không ai'}"
