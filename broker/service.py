@@ -30,6 +30,7 @@ log = logging.getLogger("motcua.service")
 
 MAX_BATCH = 256
 TICK_S = 1.0
+BOARD_DELAY_S = 0.005    # the board follows a change by at most a few ms (calls go out at once)
 CHECKPOINT_EVERY = 200   # commits between WAL checkpoints, run when the inbox is empty
 REQUEST_MEMORY_S = 7 * 24 * 3600   # stored replies are kept a week; devices retry for seconds
 
@@ -120,10 +121,12 @@ class HallService:
 
     def _run(self) -> None:
         last_tick = time.monotonic()
+        board_due = 0.0
         while not self._stop.is_set():
-            self._alive_at = time.monotonic()
+            self._alive_at = now = time.monotonic()
+            wait = TICK_S if not self._board_dirty else max(0.0, board_due - now)
             try:
-                item = self.inbox.get(timeout=TICK_S)
+                item = self.inbox.get(timeout=wait)
             except queue.Empty:
                 item = ()
             if item is None:
@@ -138,15 +141,19 @@ class HallService:
                     self._stop.set()
                     break
                 batch.append(more)
+            was_dirty = self._board_dirty
             if batch:
                 self._guard(self._process, batch)
-            # Idle work runs when the inbox is empty, so it never delays a reply.
-            if self.inbox.empty():
-                if self._board_dirty:
-                    self._guard(self._publish_board, self.clock())
-                if time.monotonic() - last_tick >= TICK_S:
-                    last_tick = time.monotonic()
-                    self._guard(self._tick)
+            now = time.monotonic()
+            if self._board_dirty and not was_dirty:
+                # The board waits a moment: paho's thread needs the GIL to send the replies and
+                # calls just queued, and a burst of requests then costs one board, not many.
+                board_due = now + BOARD_DELAY_S
+            if self._board_dirty and now >= board_due and (self.inbox.empty() or now >= board_due + 0.1):
+                self._guard(self._publish_board, self.clock())
+            if self.inbox.empty() and now - last_tick >= TICK_S:
+                last_tick = now
+                self._guard(self._tick)
 
     def _guard(self, fn, *args) -> None:
         try:
@@ -224,12 +231,13 @@ class HallService:
                 outcomes = []
         if failed:
             self.engine = self._load_engine()
-        # Replies first: the board can wait for a quiet moment, a device should not.
-        for topic, payload in replies:
-            self.client.publish(topic, payload, qos=1)
+        # Calls, then replies, at once; the board can wait for a quiet moment. A call goes first:
+        # a citizen waits for the wall display, the clerk's screen can take a moment more.
         for out in outcomes:
             for call in out.calls:
                 self.client.publish(self.topics.called, call.to_payload(), qos=1)
+        for topic, payload in replies:
+            self.client.publish(topic, payload, qos=1)
         if republish:
             self._publish_retained(now)
         elif changed:
