@@ -22,9 +22,12 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 _SPAN = re.compile(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})")
 
 
-def doc(text: str, default=None, **kw):
+_NO_DEFAULT = object()
+
+
+def doc(text: str, default=_NO_DEFAULT, **kw):
     """A dataclass field carrying its user-facing documentation."""
-    if default is None and "default_factory" not in kw:
+    if default is _NO_DEFAULT:
         return field(metadata={"doc": text}, **kw)
     return field(default=default, metadata={"doc": text}, **kw)
 

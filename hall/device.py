@@ -23,6 +23,8 @@ class DeviceConfig:
     hall: str = doc("[hall] id: the hall id, as in hall.toml.")
     host: str = doc("[hall] host: address of the hall server.")
     port: int = doc("[hall] port: Mosquitto's port on the hall server.")
+    printer: dict | None = doc("[printer]: the kiosk's ticket printer, checked by printer.config "
+                               "(docs/printers.md); None when the device has none.", default=None)
 
 
 def load_device(path: str | Path) -> DeviceConfig:
@@ -44,8 +46,10 @@ def load_device(path: str | Path) -> DeviceConfig:
     host = h.text("host")
     port = h.integer("port", 1883, low=1, high=65535)
     h.done()
+    # [printer] belongs to the printer package, which checks it with the same file/key errors.
+    printer = root.table("printer", optional=True).data if root.has("printer") else None
     root.done()
-    return DeviceConfig(dev_id, role, password, counter, hall_id, host, port)
+    return DeviceConfig(dev_id, role, password, counter, hall_id, host, port, printer)
 
 
 def device_toml(dev: DeviceConfig) -> str:

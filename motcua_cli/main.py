@@ -173,6 +173,11 @@ def parser() -> argparse.ArgumentParser:
     ch.add_argument("file")
     ch.set_defaults(fn=cmd_config_check)
 
+    pr = sub.add_parser("printer", help="ticket printer tools").add_subparsers(dest="printer_cmd", required=True)
+    from motcua_cli import printer_preview, printer_test
+    printer_preview.add_parser(pr)
+    printer_test.add_parser(pr)
+
     dm = sub.add_parser("demo", help="the whole hall on this machine, with a simulated day")
     dm.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: until Ctrl+C)")
     dm.add_argument("--data", default=str(ROOT / ".demo"), help="folder for the demo hall's data")
