@@ -70,6 +70,11 @@ class HallService:
     def _load_engine(self) -> Engine:
         engine = Engine(self.cfg, self.clock())
         led = self.ledger
+        # The day only moves forward, across restarts too: a clock set back at boot must not
+        # reopen a day whose numbers were already issued.
+        last = led.meta("day")
+        if last and last > int(engine.day.replace("-", "")):
+            engine.day = f"{last // 10000:04d}-{last // 100 % 100:02d}-{last % 100:02d}"
         engine.restore(led.tickets(engine.day), led.counters(), led.meta("call_seq"),
                        led.recent_calls(engine.day), led.service_samples())
         # Tickets from an earlier day still open: the service was down across the reset hour.
@@ -293,7 +298,8 @@ class HallService:
         self.ledger.set_status(device_id, encode(asdict(status)).decode(), now)
 
     def _commit(self, outcomes: list[Outcome], stored: list[Stored], now: float) -> None:
-        self.ledger.store(outcomes, stored, {"call_seq": self.engine.call_seq}, self.engine.day)
+        self.ledger.store(outcomes, stored, {"call_seq": self.engine.call_seq,
+                                             "day": int(self.engine.day.replace("-", ""))}, self.engine.day)
 
     # --- publishing --------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from hall.client import HallClient
 from hall.protocol import Board, Call
 from tests.conftest import read_db, wait_for
 
@@ -54,3 +55,23 @@ def test_retried_request_gets_stored_reply_and_changes_nothing(hall, connect):
     assert (rows, events) == (1, 1)
     third = kiosk.request("take-ticket", {"service": "chung-thuc"})
     assert third["data"]["ticket"] == "2002"
+
+
+def test_clock_set_back_across_a_restart_never_reopens_an_earlier_day(hall_cfg, tmp_path):
+    # A Pi without a real-time clock may boot with yesterday's time: numbers must not restart.
+    from broker.server import HallServer
+    from tests.conftest import HallClock, at
+    clock = HallClock(at(day=26, hour=9))
+    first = HallServer(hall_cfg, tmp_path / "data", clock=clock).start()
+    dev = first.add_device("kiosk-1", "kiosk")
+    kiosk = HallClient(dev).start(wait=5)
+    assert kiosk.request("take-ticket", {"service": "ho-tich"})["data"]["ticket_id"] == "20261126-1001"
+    kiosk.stop()
+    first.stop()
+    clock.jump(at(day=25, hour=9) - clock())
+    again = HallServer(hall_cfg, tmp_path / "data", clock=clock).start()
+    kiosk = HallClient(dev).start(wait=5)
+    reply = kiosk.request("take-ticket", {"service": "ho-tich"})
+    kiosk.stop()
+    again.stop()
+    assert reply["data"]["ticket_id"] == "20261126-1002" and reply["data"]["day"] == "2026-11-26"
