@@ -23,8 +23,9 @@ class DeviceConfig:
     hall: str = doc("[hall] id: the hall id, as in hall.toml.")
     host: str = doc("[hall] host: address of the hall server.")
     port: int = doc("[hall] port: Mosquitto's port on the hall server.")
-    printer: dict | None = doc("[printer]: the kiosk's ticket printer, checked by printer.config "
-                               "(docs/printers.md); None when the device has none.", default=None)
+    printer: dict | None = doc("[printer] transport: the kiosk's ticket printer — the raw [printer] table, "
+                               "checked by printer.config (docs/printers.md); None when the device has none.",
+                               default=None)
 
 
 def load_device(path: str | Path) -> DeviceConfig:

@@ -94,6 +94,16 @@ class Table:
             raise self.error(name, f"must be at most {high}, not {value}")
         return value
 
+    def number(self, name: str, default: Any = _MISSING, *, low: float | None = None,
+               high: float | None = None) -> float:
+        """A whole or decimal number (seconds, say): `2` and `0.5` are both fine."""
+        value = float(self._typed(name, self._get(name, default), (int, float), "a number"))
+        if low is not None and value < low:
+            raise self.error(name, f"must be at least {low:g}, not {value:g}")
+        if high is not None and value > high:
+            raise self.error(name, f"must be at most {high:g}, not {value:g}")
+        return value
+
     def boolean(self, name: str, default: Any = _MISSING) -> bool:
         return self._typed(name, self._get(name, default), (bool,), "true or false")
 

@@ -1,0 +1,179 @@
+"""The [printer] table of a kiosk's device.toml, checked into a frozen PrinterConfig.
+
+    cfg = load_printer("kiosk-1.toml")             # None when the file has no [printer]
+    cfg = check_printer(dev.printer, "kiosk-1.toml")
+    cfg.transport, cfg.model, cfg.name             # "network", "TM-T20II", "network printer 10.0.0.9:9100 (TM-T20II)"
+
+Every mistake is a ConfigError naming the file and the key, e.g.
+`device.toml: key 'printer.baudrate': must be a whole number, not '9600'`.
+The keys are documented in docs/printers.md and docs/config.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from hall.config import doc
+from hall.device import load_device
+from hall.tomlcheck import Table
+
+TRANSPORTS = ("usb", "serial", "network", "file", "cups", "preview")
+CUTS = ("full", "partial", "none")
+STATUS_QUERY = ("auto", "always", "never")
+# Keys that only make sense with one transport ("port" is the serial device or the TCP port).
+TRANSPORT_KEYS = {
+    "usb": ("vendor_id", "product_id", "interface", "in_ep", "out_ep"),
+    "serial": ("port", "baudrate"),
+    "network": ("host", "port"),
+    "file": ("path",),
+    "cups": ("queue",),
+    "preview": ("folder",),
+}
+_HEX = re.compile(r"(0[xX])?([0-9a-fA-F]{1,4})")
+
+
+@dataclass(frozen=True)
+class PrinterConfig:
+    """One kiosk's ticket printer; built once by check_printer, never read at import."""
+    transport: str = doc("[printer] transport: usb, serial, network, file, cups or preview.")
+    model: str = doc("[printer] model: printer profile name (TM-T20II, POS-58, default …; printer.profiles).",
+                     default="default")
+    width: int | None = doc("[printer] width: printable width in dots when the model does not say it.",
+                            default=None)
+    vendor_id: int | None = doc("[printer] vendor_id: USB vendor id (usb), e.g. \"0x0416\".", default=None)
+    product_id: int | None = doc("[printer] product_id: USB product id (usb), e.g. \"0x5011\".", default=None)
+    interface: int = doc("[printer] interface: USB interface to claim (usb).", default=0)
+    in_ep: int = doc("[printer] in_ep: USB endpoint the printer answers on (usb).", default=0x82)
+    out_ep: int = doc("[printer] out_ep: USB endpoint jobs are written to (usb).", default=0x01)
+    serial_port: str | None = doc("[printer] port: serial device (serial), e.g. /dev/ttyUSB0.", default=None)
+    baudrate: int = doc("[printer] baudrate: serial speed (serial).", default=9600)
+    host: str | None = doc("[printer] host: printer address (network).", default=None)
+    tcp_port: int = doc("[printer] port: TCP port (network).", default=9100)
+    path: str | None = doc("[printer] path: device file (file), e.g. /dev/usb/lp0.", default=None)
+    queue: str | None = doc("[printer] queue: CUPS raw queue name (cups).", default=None)
+    folder: str | None = doc("[printer] folder: where the preview printer writes PNG + .bin.", default=None)
+    timeout_s: float = doc("[printer] timeout_s: connect/write timeout before a job is retried.", default=10.0)
+    cut: str = doc("[printer] cut: full, partial or none after each ticket.", default="partial")
+    beep: bool = doc("[printer] beep: sound the printer's buzzer after each ticket.", default=False)
+    text_mode: bool = doc("[printer] text_mode: print tickets as text, not an image.", default=False)
+    max_age_s: int = doc("[printer] max_age_s: a ticket not printed after this long is dropped.", default=600)
+    status_poll_s: float = doc("[printer] status_poll_s: how often the printer's status is asked "
+                               "while it is not ready or idle.", default=2.0)
+    status_query: str = doc("[printer] status_query: auto, always or never ask DLE EOT status.", default="auto")
+
+    @property
+    def name(self) -> str:
+        """What a person reads in logs and errors: which printer, where."""
+        where = {
+            "usb": lambda: f"USB printer {self.vendor_id or 0:04x}:{self.product_id or 0:04x}",
+            "serial": lambda: f"serial printer on {self.serial_port} at {self.baudrate} baud",
+            "network": lambda: f"network printer {self.host}:{self.tcp_port}",
+            "file": lambda: f"printer device file {self.path}",
+            "cups": lambda: f"CUPS queue '{self.queue}'",
+            "preview": lambda: f"preview printer writing to {self.folder}",
+        }[self.transport]()
+        return f"{where} ({self.model})"
+
+
+def known_models() -> list[str]:
+    """Model names [printer] model accepts: printer.profiles' list (python-escpos's database + clones)."""
+    try:
+        from printer.profiles import model_names
+    except ImportError:  # the ticket encoder is not installed: python-escpos's own database only
+        from escpos.capabilities import CAPABILITIES
+        return sorted(CAPABILITIES["profiles"])
+    return model_names()
+
+
+def check_printer(data: dict, file: str | Path = "device.toml") -> PrinterConfig:
+    """Check a raw [printer] table (DeviceConfig.printer) and build the PrinterConfig."""
+    t = Table(file, "printer", data)
+    transport = t.choice("transport", TRANSPORTS)
+    for other, keys in TRANSPORT_KEYS.items():
+        for key in keys:
+            if t.has(key) and key not in TRANSPORT_KEYS[transport]:
+                raise t.error(key, f"is for transport '{other}'; this printer's transport is '{transport}'")
+    model, width = t.text("model", "default"), t.integer("width", None, low=256, high=832) \
+        if t.has("width") else None
+    model, realtime_status = _check_model(t, model, width)
+    kw: dict = {}
+    if transport == "usb":
+        kw["vendor_id"] = _hex(t, "vendor_id", None, 0xFFFF)
+        kw["product_id"] = _hex(t, "product_id", None, 0xFFFF)
+        kw["interface"] = t.integer("interface", 0, low=0, high=255)
+        kw["in_ep"] = _hex(t, "in_ep", 0x82, 0xFF)
+        kw["out_ep"] = _hex(t, "out_ep", 0x01, 0xFF)
+    elif transport == "serial":
+        kw["serial_port"] = t.text("port")
+        kw["baudrate"] = t.integer("baudrate", 9600, low=300, high=921600)
+    elif transport == "network":
+        kw["host"] = t.text("host")
+        kw["tcp_port"] = t.integer("port", 9100, low=1, high=65535)
+    elif transport == "file":
+        kw["path"] = _path(t, "path", file)
+    elif transport == "cups":
+        kw["queue"] = t.text("queue", pattern=r"[A-Za-z0-9_.@-]{1,127}")
+    else:
+        kw["folder"] = _path(t, "folder", file)
+    cfg = PrinterConfig(
+        transport=transport, model=model, width=width, **kw,
+        timeout_s=t.number("timeout_s", 10.0, low=0.5, high=120),
+        # The encoder falls back to the cut the model has, or feeds past the tear bar without a cutter.
+        cut=t.choice("cut", CUTS, "partial"),
+        beep=t.boolean("beep", False),
+        text_mode=t.boolean("text_mode", False),
+        max_age_s=t.integer("max_age_s", 600, low=10, high=86400),
+        status_poll_s=t.number("status_poll_s", 2.0, low=0.05, high=60),
+        # Star line-mode printers do not speak DLE EOT: asking them would only print junk or time out.
+        status_query=t.choice("status_query", STATUS_QUERY, "auto" if realtime_status else "never"),
+    )
+    t.done()
+    return cfg
+
+
+def load_printer(path: str | Path) -> PrinterConfig | None:
+    """Read a device.toml and check its [printer]; None when it has none."""
+    dev = load_device(path)
+    return None if dev.printer is None else check_printer(dev.printer, path)
+
+
+def _check_model(t: Table, model: str, width: int | None) -> tuple[str, bool]:
+    """Refuse an unknown model or a width it cannot print; (its proper name, answers DLE EOT status)."""
+    try:
+        from printer.profiles import UnknownPrinterModel, UnsuitablePrinter, load_profile
+    except ImportError:
+        if model not in known_models():
+            raise t.error("model", f"unknown printer model {model!r} (known: {', '.join(known_models())})")
+        return model, True
+    try:
+        profile = load_profile(model, width)
+        return profile.model, profile.realtime_status
+    except UnknownPrinterModel as exc:
+        raise t.error("model", str(exc)) from None
+    except UnsuitablePrinter as exc:
+        raise t.error("width" if width is not None else "model", str(exc)) from None
+
+
+def _hex(t: Table, name: str, default: int | None, high: int) -> int:
+    """A USB id or endpoint: text as lsusb prints it ("0x0416" or "0416") or a TOML integer (0x0416)."""
+    if not t.has(name):
+        return t.text(name) if default is None else t.integer(name, default)  # the first raises "missing"
+    if not isinstance(t.data[name], str):
+        return t.integer(name, low=0, high=high)    # TOML's own 0x0416; refuses true, 1.5, lists
+    m = _HEX.fullmatch(t.text(name).strip())
+    if not m:
+        raise t.error(name, f"must be a hexadecimal id like \"0x0416\" (as lsusb shows it), not {t.data[name]!r}")
+    value = int(m.group(2), 16)
+    if value > high:
+        raise t.error(name, f"must be at most {high:#x}, not {value:#x}")
+    return value
+
+
+def _path(t: Table, name: str, file: str | Path) -> str:
+    """A path; a relative one is taken from the device.toml's folder, so it does not depend on the cwd."""
+    value = Path(t.text(name))
+    if not value.is_absolute():
+        value = Path(file).resolve().parent / value
+    return str(value)

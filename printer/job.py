@@ -1,0 +1,57 @@
+"""What the kiosk holds for one print job: its state now, and wait() for the outcome.
+
+    job = spool.submit(ticket_id, label, data)
+    job.wait(2.0)       # "printed" | "waiting" | "failed" — or "queued"/"printing" if still undecided
+    job.reason          # waiting: paper_out | cover_open | offline; failed: "too old", …
+    job.message_vi      # what the screen tells the citizen about the paper ticket
+"""
+
+from __future__ import annotations
+
+import threading
+
+from printer.status import MESSAGES_VI
+
+DECIDED = ("printed", "waiting", "failed")   # what wait() waits for by default: the caller can tell the citizen
+FINAL = ("printed", "failed")                # nothing will change any more
+
+
+class JobHandle:
+    """What the caller holds for one job: its state now, and wait() for the outcome."""
+
+    def __init__(self, job_id: int, ticket_id: str, label: str, reprint: bool, state: str, reason: str = ""):
+        self.id, self.ticket_id, self.label, self.reprint = job_id, ticket_id, label, reprint
+        self.state, self.reason = state, reason  # state: queued | printing | waiting | printed | failed
+        self._cond = threading.Condition()
+
+    def wait(self, timeout: float | None = None, until: tuple[str, ...] = DECIDED) -> str:
+        """Block until the state is one of `until` (default: printed, waiting or failed) or timeout; return it."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.state in until, timeout)
+            return self.state
+
+    @property
+    def message_vi(self) -> str:
+        """What the kiosk tells the citizen about this ticket's paper copy."""
+        if self.state == "printed":
+            return "Mời nhận phiếu."
+        if self.state == "failed":
+            return "Không in được phiếu. Vui lòng ghi nhớ số thứ tự trên màn hình."
+        if self.state == "waiting":
+            return MESSAGES_VI.get(self.reason, MESSAGES_VI["offline"])
+        return "Đang in phiếu…"
+
+    def _set(self, state: str, reason: str = "", only_from: str | None = None) -> bool:
+        with self._cond:
+            if only_from is not None and self.state != only_from:
+                return False  # the worker got there first: its news is newer
+            changed = (state, reason) != (self.state, self.reason)
+            self.state, self.reason = state, reason
+            self._cond.notify_all()
+            return changed
+
+    def __repr__(self) -> str:
+        return f"<job {self.id} ticket {self.ticket_id} {self.state}{' ' + self.reason if self.reason else ''}>"
+
+
+__all__ = ["JobHandle", "DECIDED", "FINAL"]

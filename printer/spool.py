@@ -1,0 +1,338 @@
+"""The kiosk's durable print queue: a ticket the hall issued gets printed, once, even across a power cut.
+
+    spool = Spool.for_printer("printer-spool.db", cfg,     # = Spool(path, lambda: Link(cfg), max_age_s=…)
+                              on_status=lambda s: client.set_status(Status("online", "kiosk", v, s)))
+    job = spool.submit("20261125-1023", "1023", data, image_png)   # stored durably, returns at once
+    job.wait(2.0)        # "printed" | "waiting" (printer not ready; job.reason says why) | "failed"
+    spool.reprint("20261125-1023")                                  # a new job, flagged reprint
+    spool.close()
+
+A job is self-contained: the ESC/POS bytes of one whole ticket (ending with its cut) plus
+its ticket id, label and PNG (for the preview printer). Stored states:
+
+    queued ─► printing ─► printed            (whole write, then a good status answer)
+                 │    └─► held ─► printed    (it took every byte, then said paper out: it prints them itself)
+                 └─► queued                  (connection lost, write timed out, printer went silent)
+    queued ─► failed                         (older than max_age_s, or max_attempts sends failed)
+
+`printing` is stored (fsync) before the first byte and `printed` right after the write and
+the status answer; a job found `printing` at start is sent again, whole (a partial ticket has
+no cut). So a ticket prints twice only if the printer got every byte and the kiosk died, or
+the printer went silent, before `printed` was stored; otherwise only reprint() prints again.
+docs/printers.md explains the choices.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from typing import Callable
+
+from printer import status as st
+from printer.job import DECIDED, FINAL, JobHandle
+from printer.transports import Link, NoAnswer, PrinterUnavailable
+
+log = logging.getLogger("motcua.printer")
+
+_SCHEMA = [  # numbered migrations; PRAGMA user_version records how many ran
+    """CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, ticket_id TEXT NOT NULL, label TEXT NOT NULL,
+        data BLOB NOT NULL, image_png BLOB, reprint INTEGER NOT NULL DEFAULT 0,
+        created REAL NOT NULL, state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,
+        reason TEXT NOT NULL DEFAULT '', done_at REAL);
+    CREATE UNIQUE INDEX jobs_one_original ON jobs(ticket_id) WHERE reprint = 0;
+    CREATE INDEX jobs_state ON jobs(state);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);""",
+]
+
+
+class Spool:
+    """The queue and its worker thread; safe to call from any thread (the kiosk's UI thread included)."""
+
+    def __init__(self, path: str, printer_factory: Callable[[], Link], *, max_age_s: float = 600,
+                 poll_s: float = 2.0, status_timeout_s: float = st.STATUS_TIMEOUT_S, status_query: str = "auto",
+                 max_attempts: int = 5, keep_s: float = 2 * 86400,
+                 on_status: Callable[[str], None] | None = None, on_job: Callable[[JobHandle], None] | None = None,
+                 clock: Callable[[], float] = time.time, start: bool = True):
+        self.factory, self.max_age_s, self.poll_s = printer_factory, max_age_s, poll_s
+        self.status_timeout_s, self.status_query, self.max_attempts = status_timeout_s, status_query, max_attempts
+        self.on_status, self.on_job, self.clock = on_status, on_job, clock
+        self.printer_state: str | None = None   # as published: one of status.STATES
+        self.status_known = False               # False while the printer's answers are unknown
+        self.last_error: PrinterUnavailable | None = None
+        self.printer_name = "printer"           # the Link's name, once one was made
+        self._link: Link | None = None
+        self._silent = False                    # this connection never answered DLE EOT: stop asking it
+        self._handles: dict[int, JobHandle] = {}
+        self._lock = threading.RLock()
+        self._wake = threading.Condition()
+        self._stop = threading.Event()
+        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")  # a stored job survives a power cut
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for i, script in enumerate(_SCHEMA[version:], start=version + 1):
+            self.db.executescript(f"BEGIN; {script}; PRAGMA user_version={i}; COMMIT;")
+        with self._tx():
+            for jid, ticket in self.db.execute("SELECT id, ticket_id FROM jobs WHERE state='printing'"):
+                log.warning("ticket %s (job %d) was being sent when the kiosk stopped: sending it again "
+                            "whole (if the printer had finished it, it prints twice)", ticket, jid)
+            self.db.execute("UPDATE jobs SET state='queued' WHERE state='printing'")
+            self.db.execute("DELETE FROM jobs WHERE state IN ('printed','failed') AND done_at < ?",
+                            (self.clock() - keep_s,))
+        self._worker = threading.Thread(target=self._run, name="printer-spool", daemon=True)
+        if start:
+            self._worker.start()
+
+    @classmethod
+    def for_printer(cls, path: str, cfg, **kw) -> "Spool":
+        """A spool for a checked [printer] (printer.config.PrinterConfig), with its timings."""
+        kw = {"max_age_s": cfg.max_age_s, "poll_s": cfg.status_poll_s, "status_query": cfg.status_query, **kw}
+        return cls(path, lambda: Link(cfg), **kw)
+
+    # --- the caller's side (any thread) ------------------------------------------
+
+    def submit(self, ticket_id: str, label: str, data: bytes, image_png: bytes | None = None) -> JobHandle:
+        """Store a job durably and return its handle at once; a second submit of a ticket returns the first."""
+        with self._tx():
+            row = self.db.execute("SELECT id FROM jobs WHERE ticket_id=? AND reprint=0", (ticket_id,)).fetchone()
+            if row is None:
+                row = (self.db.execute("INSERT INTO jobs (ticket_id, label, data, image_png, created) "
+                                       "VALUES (?,?,?,?,?)", (ticket_id, label, data, image_png,
+                                                              self.clock())).lastrowid,)
+        return self._announce(self.handle(row[0]))
+
+    def reprint(self, ticket_id: str) -> JobHandle:
+        """Print a ticket again (a new job, flagged reprint); a copy not yet printed is returned instead."""
+        with self._tx():
+            row = self.db.execute("SELECT id, state FROM jobs WHERE ticket_id=? ORDER BY id DESC LIMIT 1",
+                                  (ticket_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no print job for ticket {ticket_id!r} on this kiosk")
+            if row[1] in ("printed", "failed"):
+                row = (self.db.execute("INSERT INTO jobs (ticket_id, label, data, image_png, created, reprint) "
+                                       "SELECT ticket_id, label, data, image_png, ?, 1 FROM jobs WHERE id=?",
+                                       (self.clock(), row[0])).lastrowid,)
+        log.info("ticket %s: reprint requested (job %d)", ticket_id, row[0])
+        return self._announce(self.handle(row[0]))
+
+    def handle(self, job_id: int) -> JobHandle:
+        """The handle of a job (the same object for as long as the job is not finished)."""
+        with self._lock:
+            if job_id not in self._handles:
+                ticket, label, reprint, state, reason = self.db.execute(
+                    "SELECT ticket_id, label, reprint, state, reason FROM jobs WHERE id=?", (job_id,)).fetchone()
+                shown = {"held": "waiting", "failed": "failed"}.get(state, state)
+                self._handles[job_id] = JobHandle(job_id, ticket, label, bool(reprint), shown, reason)
+            return self._handles[job_id]
+
+    def jobs(self, *states: str) -> list[dict]:
+        """Stored jobs (without their bytes), oldest first; all of them when no state is given."""
+        sql = "SELECT id, ticket_id, label, reprint, created, state, attempts, reason, done_at FROM jobs"
+        rows = self._q(sql + (f" WHERE state IN ({','.join('?' * len(states))})" if states else "")
+                       + " ORDER BY id", states)
+        keys = ("id", "ticket_id", "label", "reprint", "created", "state", "attempts", "reason", "done_at")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def close(self, timeout: float = 15) -> None:
+        """Stop the worker (a job being sent is finished first, up to `timeout`) and close the database."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        with self._wake:
+            self._wake.notify_all()
+        if self._worker.is_alive():
+            self._worker.join(timeout)
+        if self._link:
+            self._link.close()
+        self.db.close()
+
+    def _announce(self, h: JobHandle) -> JobHandle:
+        # Tell the caller at once when the printer is known not to be ready; the worker checks again now.
+        state = self.printer_state
+        if state in st.NOT_READY:
+            self._change(h, "waiting", state, only_from="queued")
+        with self._wake:
+            self._wake.notify_all()
+        return h
+
+    def _tx(self):
+        return _transaction(self.db, self._lock)
+
+    def _q(self, sql: str, args: tuple = ()) -> list[tuple]:
+        # One connection serves the caller's thread and the worker: every use holds the lock.
+        with self._lock:
+            return self.db.execute(sql, args).fetchall()
+
+    # --- the worker --------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self._step()
+            except Exception:  # a bug must not kill the spool: log it, wait, try again
+                log.exception("printer spool: unexpected error")
+                busy = False
+            if not busy:
+                with self._wake:
+                    self._wake.wait(self.poll_s)
+
+    def _step(self) -> bool:
+        """One round: drop old jobs, ask the status, send the oldest job. True if there may be more to do."""
+        self._expire()
+        state = self._probe()
+        if state in ("ok", "paper_low", st.UNKNOWN):
+            for (jid,) in self._q("SELECT id FROM jobs WHERE state='held'"):
+                self._finish(jid, "printed", "", "the printer printed the ticket it held")
+        rows = self._q("SELECT id, data, image_png, attempts FROM jobs WHERE state='queued' ORDER BY id LIMIT 1")
+        if not rows:
+            return False
+        if state in st.NOT_READY:
+            for (jid,) in self._q("SELECT id FROM jobs WHERE state='queued'"):
+                self._change(self.handle(jid), "waiting", state)
+            return False
+        jid, data, image_png, attempts = rows[0]
+        h = self.handle(jid)
+        with self._tx():
+            self.db.execute("UPDATE jobs SET state='printing', attempts=attempts+1 WHERE id=?", (jid,))
+        self._change(h, "printing")
+        try:
+            self._link.write(data, label=f"{h.ticket_id}-{jid}", image_png=image_png)
+            outcome, state = self._after_write()
+        except PrinterUnavailable as err:
+            self._lost(err)
+            outcome, state = "retry", "offline"
+            self._report(state)
+        if outcome == "retry":
+            if attempts + 1 >= self.max_attempts:
+                self._finish(jid, "failed", f"not printed after {attempts + 1} attempts",
+                             f"giving up after {attempts + 1} attempts")
+            else:
+                with self._tx():
+                    self.db.execute("UPDATE jobs SET state='queued' WHERE id=?", (jid,))
+                self._change(h, "waiting", state)
+            return False
+        if outcome == "held":
+            with self._tx():
+                self.db.execute("UPDATE jobs SET state='held', reason=? WHERE id=?", (state, jid))
+            log.warning("ticket %s (job %d): the printer has it but stopped (%s); it prints once fixed",
+                        h.ticket_id, jid, st.MESSAGES_EN[state])
+            self._change(h, "waiting", state)
+            return False
+        self._finish(jid, "printed", "", f"printed ({len(data)} bytes, attempt {attempts + 1})")
+        return True
+
+    def _expire(self) -> None:
+        limit = self.clock() - self.max_age_s
+        for jid, label, created in self._q("SELECT id, label, created FROM jobs WHERE state='queued' "
+                                           "AND created < ?", (limit,)):
+            self._finish(jid, "failed", "too old",
+                         f"dropped: not printed {self.clock() - created:.0f} s after it was issued "
+                         f"(max_age_s {self.max_age_s:g}); the citizen saw number {label} on screen", logging.WARNING)
+
+    def _finish(self, jid: int, state: str, reason: str, why: str, level: int = logging.INFO) -> None:
+        with self._tx():
+            self.db.execute("UPDATE jobs SET state=?, reason=?, done_at=? WHERE id=?", (state, reason, self.clock(), jid))
+        h = self.handle(jid)
+        log.log(level if state == "printed" else max(level, logging.WARNING), "ticket %s (job %d%s): %s",
+                h.ticket_id, jid, ", reprint" if h.reprint else "", why)
+        self._change(h, state, reason)
+        with self._lock:
+            self._handles.pop(jid, None)
+
+    def _change(self, h: JobHandle, state: str, reason: str = "", only_from: str | None = None) -> None:
+        if h._set(state, reason, only_from) and self.on_job:
+            self.on_job(h)
+
+    # --- talking to the printer ---------------------------------------------------
+
+    def _probe(self) -> str:
+        """The printer's state before a job; reconnects once when an idle connection went stale."""
+        for attempt in (1, 2):
+            reused = self._link is not None and self._link.is_open
+            try:
+                if not reused:
+                    link = self.factory()
+                    self.printer_name = link.name
+                    self._link = link.open()
+                    self._silent = False
+                state = self._ask()
+            except PrinterUnavailable as err:
+                self._lost(err)
+                if reused and attempt == 1:
+                    continue
+                state = "offline"
+            break
+        self._report(state)
+        return state
+
+    def _after_write(self) -> tuple[str, str]:
+        """After the whole job was written: printed, held (printer stopped but has it) or retry."""
+        state = self._ask()
+        self._report(state)
+        if state == "offline" and not self._link:  # it went silent: the job may not have arrived
+            return "retry", state
+        return ("held", state) if state in st.NOT_READY else ("printed", state)
+
+    def _ask(self) -> str:
+        if self.status_query == "never" or self._silent:
+            return st.UNKNOWN
+        try:
+            state = st.query(self._link, self.status_timeout_s)
+        except NoAnswer as exc:
+            if self.status_query == "always" or self._meta("answers") == self._link.name:
+                log.warning("%s; treating it as offline", exc)
+                self._lost(None)
+                return "offline"
+            log.info("%s; printing without status", exc)
+            self._silent = True
+            return st.UNKNOWN
+        if state != st.UNKNOWN and self._meta("answers") != self._link.name:
+            with self._tx():  # remembered: from now on, silence from this printer means trouble
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('answers', ?)", (self._link.name,))
+        return state
+
+    def _lost(self, err: PrinterUnavailable | None) -> None:
+        if err is not None:
+            if str(err) != str(self.last_error):
+                log.warning("%s", err)
+            self.last_error = err
+        if self._link:
+            self._link.close()
+        self._link = None
+
+    def _meta(self, key: str) -> str | None:
+        rows = self._q("SELECT value FROM meta WHERE key=?", (key,))
+        return rows[0][0] if rows else None
+
+    def _report(self, state: str) -> None:
+        self.status_known = state != st.UNKNOWN
+        # Contract v1 has no "unknown": a printer that cannot tell, but took the connection, is reported ok.
+        published = "ok" if state == st.UNKNOWN else state
+        if state != "offline":
+            self.last_error = None
+        if published != self.printer_state:
+            log.log(logging.INFO if published in ("ok", "paper_low") else logging.WARNING, "%s: %s",
+                    self.printer_name, st.MESSAGES_EN[state])
+            self.printer_state = published
+            if self.on_status:
+                self.on_status(published)
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection, lock: threading.RLock):
+    """BEGIN IMMEDIATE … COMMIT under the spool's lock: one writer, and each commit is fsynced."""
+    with lock:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+
+__all__ = ["Spool", "JobHandle", "DECIDED", "FINAL"]
