@@ -334,7 +334,10 @@ class Engine:
         """Minutes until a citizen with `ahead` people in front is called (see docs/queue.md)."""
         counters = self.cfg.service(service).counters
         working = sum(1 for n in counters if not self.counters[n].paused) or len(counters)
-        return round(ahead * self.service_minutes(service) / working)
+        if ahead <= 0:
+            return 0
+        # Never "about 0 minutes" with people ahead: the ticket would promise too much.
+        return max(1, round(ahead * self.service_minutes(service) / working))
 
     def board(self, now: float) -> dict:
         """Counters, services and recent calls, as the `board` payload lists them."""

@@ -23,8 +23,8 @@ from broker.ledger import Ledger, Stored
 from broker.model import Device, Outcome
 from hall.client import _no_delay
 from hall.config import HallConfig
-from hall.protocol import (SERVER_ID, Board, ProtocolError, Status, Topics, decode_request, encode, reply_error,
-                           reply_ok, salvage_id)
+from hall.protocol import (SERVER_ID, Board, ProtocolError, Status, Topics, config_payload, decode_request, encode,
+                           reply_error, reply_ok, salvage_id)
 
 log = logging.getLogger("motcua.service")
 
@@ -322,26 +322,6 @@ class HallService:
                             qos=1, retain=True)
         self.client.publish(self.topics.config, config_payload(self.cfg), qos=1, retain=True)
         self._publish_board(now)
-
-
-def config_payload(cfg: HallConfig) -> bytes:
-    """The retained `config` message: what every device needs to draw the hall."""
-    return encode({
-        "hall": {"id": cfg.id, "name": cfg.name, "name_en": cfg.name_en, "timezone": cfg.timezone,
-                 "lookup_url": cfg.lookup_url},
-        "services": [{"id": s.id, "name": s.name, "name_en": s.name_en, "prefix": s.prefix,
-                      "first": s.first, "last": s.last, "counters": list(s.counters)} for s in cfg.services],
-        "counters": [{"id": c.id, "name": c.name, "name_en": c.name_en} for c in cfg.counters],
-        "hours": {"reset_hour": cfg.hours.reset_hour, "text": cfg.hours.describe(),
-                  "week": [[[a, b] for a, b in day] for day in cfg.hours.week],
-                  "closed_dates": [d.isoformat() for d in cfg.hours.closed_dates]},
-        "priority": {"policy": cfg.priority.policy, "every": cfg.priority.every,
-                     "categories": [{"id": c.id, "name": c.name, "name_en": c.name_en}
-                                    for c in cfg.priority.categories]},
-        "rating": [{"score": r.score, "name": r.name, "name_en": r.name_en} for r in cfg.rating],
-        "notice": cfg.notice,
-        "kiosk": {"tickets_per_minute": cfg.kiosk_tickets_per_minute},
-    })
 
 
 def _reply_id(reply: bytes) -> str | None:

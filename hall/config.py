@@ -120,6 +120,7 @@ class HallConfig:
     priority: Priority = doc("Priority tickets ([priority]).")
     kiosk_tickets_per_minute: int = doc("[kiosk] tickets_per_minute: most tickets one kiosk may "
                                         "issue in a minute (stops a child emptying the roll).")
+    ticket_footer: str = doc("[kiosk] ticket_footer: the line printed at the foot of every ticket.")
     rating: tuple[RatingLevel, ...] = doc("Satisfaction scale, worst first ([[rating]]); default 3 levels.")
     notice: str = doc("[display] notice: the scrolling line on the wall display.")
     counters: tuple[Counter, ...] = doc("The counters ([[counters]]).")
@@ -264,6 +265,7 @@ def load_hall(path: str | Path) -> HallConfig:
     priority = _priority(root.table("priority", optional=True))
     k = root.table("kiosk", optional=True)
     per_minute = k.integer("tickets_per_minute", 6, low=1, high=1_000_000)
+    footer = k.text("ticket_footer", "Vui lòng giữ phiếu và chờ gọi số.", max_len=120)
     k.done()
     d = root.table("display", optional=True)
     notice = d.text("notice", "", allow_empty=True, max_len=1000)
@@ -273,7 +275,7 @@ def load_hall(path: str | Path) -> HallConfig:
     services = _services(root, {c.id for c in counters})
     root.done()
     return HallConfig(hall_id, name, name_en, tz, lookup, bind, mqtt_port, http_port, hours,
-                      priority, per_minute, rating, notice, counters, services)
+                      priority, per_minute, footer, rating, notice, counters, services)
 
 
 def with_ports(cfg: HallConfig, mqtt_port: int | None = None, http_port: int | None = None) -> HallConfig:

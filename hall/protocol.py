@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hall.config import HallConfig
 
 VERSION = 1
 MAX_PAYLOAD = 64 * 1024
@@ -267,3 +270,29 @@ class Board:
     def from_payload(cls, payload: bytes) -> "Board":
         obj = decode(payload)
         return cls(**{k: obj[k] for k in cls.__dataclass_fields__ if k in obj})
+
+
+# --- the retained config ----------------------------------------------------
+
+def config_dict(cfg: HallConfig) -> dict[str, Any]:
+    """The retained `config` message as a dict: what every device needs to draw the hall."""
+    return {
+        "hall": {"id": cfg.id, "name": cfg.name, "name_en": cfg.name_en, "timezone": cfg.timezone,
+                 "lookup_url": cfg.lookup_url},
+        "services": [{"id": s.id, "name": s.name, "name_en": s.name_en, "prefix": s.prefix,
+                      "first": s.first, "last": s.last, "counters": list(s.counters)} for s in cfg.services],
+        "counters": [{"id": c.id, "name": c.name, "name_en": c.name_en} for c in cfg.counters],
+        "hours": {"reset_hour": cfg.hours.reset_hour, "text": cfg.hours.describe(),
+                  "week": [[[a, b] for a, b in day] for day in cfg.hours.week],
+                  "closed_dates": [d.isoformat() for d in cfg.hours.closed_dates]},
+        "priority": {"policy": cfg.priority.policy, "every": cfg.priority.every,
+                     "categories": [{"id": c.id, "name": c.name, "name_en": c.name_en}
+                                    for c in cfg.priority.categories]},
+        "rating": [{"score": r.score, "name": r.name, "name_en": r.name_en} for r in cfg.rating],
+        "notice": cfg.notice,
+        "kiosk": {"tickets_per_minute": cfg.kiosk_tickets_per_minute, "ticket_footer": cfg.ticket_footer},
+    }
+
+
+def config_payload(cfg: HallConfig) -> bytes:
+    return encode(config_dict(cfg))

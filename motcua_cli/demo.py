@@ -7,6 +7,7 @@ the console shows what a person in the hall would see and hear.
 
 from __future__ import annotations
 
+import json
 import random
 import signal
 import threading
@@ -14,12 +15,14 @@ import time
 from pathlib import Path
 
 from broker.ledger import Ledger
-from broker.server import HallServer
+from broker.server import VERSION, HallServer
 from display.words import say_number
 from hall.client import HallClient, RequestTimeout
 from hall.config import load_hall
 from hall.device import DeviceConfig, device_toml, load_device
-from hall.protocol import Board, Call
+from hall.protocol import Board, Call, Status
+from printer.config import check_printer
+from printer.ticket_printer import TicketPrinter
 from motcua_cli.demo_hall import write_demo_hall
 
 # How often each service is asked for in a commune hall (rough, for the simulation only).
@@ -70,9 +73,23 @@ def _devices(server: HallServer, folder: Path) -> dict[str, DeviceConfig]:
     return devices
 
 
-def kiosk_loop(dev: DeviceConfig, cfg, stop: threading.Event, out: Console, speed: float, rng: random.Random):
-    client = HallClient(dev).start(wait=10)
-    services, weights = zip(*[(s, w) for s, w in DEMAND.items() if cfg.service(s)])
+def kiosk_loop(dev: DeviceConfig, cfg, stop: threading.Event, out: Console, speed: float, rng: random.Random,
+               folder: Path):
+    """A kiosk: citizens tap a service, the hall issues a number, the ticket prints (to PNG files here)."""
+    hall: dict = {}
+
+    def on_message(topic: str, payload: bytes) -> None:
+        if topic.endswith("/config"):
+            hall.update(json.loads(payload))
+
+    client = HallClient(dev, subscribe=["config"], on_message=on_message, version=VERSION)
+    # The demo's printer writes each ticket as a PNG (and its ESC/POS bytes) into the demo folder.
+    printer = TicketPrinter(check_printer({"transport": "preview", "model": "TM-T20II",
+                                           "folder": str(folder / "tickets" / dev.id)}),
+                            folder / f"{dev.id}-spool.db",
+                            on_status=lambda state: client.set_status(Status("online", "kiosk", VERSION, state)))
+    client.start(wait=10)
+    services, weights = zip(*[(s, w) for s, w in DEMAND.items() if cfg.service(s)], strict=True)
     categories = [c.id for c in cfg.priority.categories]
     name = dev.id.replace("kiosk-", "Kiosk ")
     while not stop.wait(rng.expovariate(speed / 3.0)):
@@ -87,9 +104,14 @@ def kiosk_loop(dev: DeviceConfig, cfg, stop: threading.Event, out: Console, spee
             out.say(name, f"Từ chối: {reply['error']['message']}")
             continue
         d = reply["data"]
+        job = printer.print_ticket(d, hall)
+        state = job.wait(2.0)
+        printed = (f"phiếu in ra: {folder.name}/tickets/{dev.id}/{d['ticket_id']}-{job.id}.png"
+                   if state == "printed" else job.message_vi)
         mark = " [ƯU TIÊN]" if d["priority"] else ""
         out.say(name, f"Công dân lấy số {d['ticket']}{mark} — {cfg.service(service).name}; "
-                      f"{d['ahead']} người chờ trước, khoảng {d['wait_min']} phút. (phiếu in ra)")
+                      f"{d['ahead']} người chờ trước, khoảng {d['wait_min']} phút. ({printed})")
+    printer.close()
     client.stop()
 
 
@@ -155,8 +177,9 @@ def run_demo(args) -> int:
     latest: dict[str, Board] = {}
     display = HallClient(d, subscribe=["called", "board"], on_message=on_display).start(wait=10)
     rng = random.Random()
-    threads = [threading.Thread(target=kiosk_loop, args=(devices[k], cfg, stop, out, speed, random.Random(rng.random())),
-                                daemon=True) for k in ("kiosk-1", "kiosk-2")]
+    threads = [threading.Thread(target=kiosk_loop, daemon=True,
+                                args=(devices[k], cfg, stop, out, speed, random.Random(rng.random()), data))
+               for k in ("kiosk-1", "kiosk-2")]
     threads += [threading.Thread(target=counter_loop, args=(devices[f"counter-{n}"], stop, out, speed,
                                                              random.Random(rng.random())), daemon=True)
                 for n in (1, 2, 3, 4)]

@@ -81,21 +81,13 @@ def sample_job(cfg, hall_path: str) -> tuple[bytes, bytes | None, str]:
 
 def _sample_ticket(cfg, hall_path: str) -> tuple[bytes, bytes | None, str]:
     from hall.config import load_hall
-    from printer.escpos_job import encode_ticket
-    from printer.layout import render_ticket
     from printer.profiles import load_profile
     from printer.ticket import sample_ticket
+    from printer.ticket_printer import ticket_job
 
     hall = load_hall(hall_path)
     info = sample_ticket(hall)
-    profile = load_profile(cfg.model, cfg.width)
-    if cfg.text_mode:
-        from printer.textmode import encode_text_ticket
-        job, png, kind = encode_text_ticket(info, profile, cfg.cut, cfg.beep), None, "text"
-    else:
-        image = render_ticket(info, profile.width)
-        job, kind = encode_ticket(image, profile, cfg.cut, cfg.beep), f"image {profile.width} dots"
-        png = _png(image)
+    job, png, kind = ticket_job(info, cfg, load_profile(cfg.model, cfg.width))
     return job, png, f"sample ticket {info.label} of {hall.name} ({kind}, cut {cfg.cut})"
 
 

@@ -18,6 +18,7 @@ from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from hall.config import HallConfig
+from hall.protocol import config_dict
 
 DEFAULT_FOOTER = "Vui lòng giữ phiếu và chờ gọi số."
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
@@ -50,27 +51,28 @@ class TicketInfo:
             raise ValueError(f"ticket {self.ticket_id!r} has no number to print")
 
     @classmethod
-    def from_reply(cls, data: dict, cfg: HallConfig, footer: str | None = None,
+    def from_reply(cls, data: dict, hall: HallConfig | dict, footer: str | None = None,
                    tz: tzinfo | str | None = None, english: bool = False) -> TicketInfo:
-        """Build from a take-ticket reply's `data` (broker.engine.take_ticket) and the hall config."""
-        svc = cfg.service(data["service"])
+        """Build from a take-ticket reply's `data` and the hall: its hall.toml (HallConfig) or,
+        on a kiosk, the retained `config` message (hall.protocol.config_dict's shape)."""
+        c = config_dict(hall) if isinstance(hall, HallConfig) else hall
+        svc = next((s for s in c["services"] if s["id"] == data["service"]), None)
         if svc is None:
             raise ValueError(f"ticket {data.get('ticket_id')}: service {data['service']!r} is not in the "
-                             "hall config this kiosk has; is its hall.toml older than the server's?")
-        zone = ZoneInfo(tz) if isinstance(tz, str) else (tz or cfg.zone)
-        names = []
-        for n in data["counters"]:
-            counter = cfg.counter(n)
-            names.append(counter.name if counter else f"Quầy {n}")
+                             "hall config this kiosk has; is it older than the server's?")
+        zone = ZoneInfo(tz) if isinstance(tz, str) else (tz or ZoneInfo(c["hall"]["timezone"]))
+        counters = {k["id"]: k["name"] for k in c["counters"]}
+        names = [counters.get(n, f"Quầy {n}") for n in data["counters"]]
         category = None
         if data.get("priority"):
             # An id this kiosk's config does not know still prints "ƯU TIÊN"; only the category name is lost.
-            category = next((c.name for c in cfg.priority.categories if c.id == data["priority"]), "")
-        return cls(hall_name=cfg.name, service_name=svc.name, label=data["ticket"], ticket_id=data["ticket_id"],
-                   issued_at=datetime.fromtimestamp(data["issued_at"], zone), counters=tuple(names),
-                   ahead=int(data["ahead"]), wait_min=data.get("wait_min"), priority=category,
-                   service_name_en=svc.name_en if english else "", lookup_url=cfg.lookup_url,
-                   footer=DEFAULT_FOOTER if footer is None else footer)
+            category = next((k["name"] for k in c["priority"]["categories"] if k["id"] == data["priority"]), "")
+        return cls(hall_name=c["hall"]["name"], service_name=svc["name"], label=data["ticket"],
+                   ticket_id=data["ticket_id"], issued_at=datetime.fromtimestamp(data["issued_at"], zone),
+                   counters=tuple(names), ahead=int(data["ahead"]), wait_min=data.get("wait_min"),
+                   priority=category, service_name_en=svc["name_en"] if english else "",
+                   lookup_url=c["hall"].get("lookup_url", ""),
+                   footer=c.get("kiosk", {}).get("ticket_footer", DEFAULT_FOOTER) if footer is None else footer)
 
     @property
     def is_priority(self) -> bool:

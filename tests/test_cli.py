@@ -83,6 +83,10 @@ def test_demo_runs_the_hall_and_shows_and_announces_calls(tmp_path):
     assert "Công dân lấy số" in out and "MỜI CÔNG DÂN SỐ" in out and "Đã dừng" in out
     assert "«Mời công dân có số thứ tự" in out and "đến quầy số" in out
     assert (tmp_path / "demo" / "server" / "hall.db").exists()
+    # Each ticket came out of the kiosks' (preview) printers as a PNG, named by ticket id.
+    pngs = sorted(p.name for p in (tmp_path / "demo" / "tickets").glob("kiosk-*/*.png"))
+    first_run = [line for line in out.splitlines() if "lấy số" in line]
+    assert len(pngs) == len(first_run) and all("phiếu in ra" in line for line in first_run)
     # Run again on the same data: the devices and the day's numbers carry on, nothing restarts at 1.
     again = motcua("demo", "--duration", "3", "--speed", "4", "--data", str(tmp_path / "demo"), timeout=90)
     assert again.returncode == 0, again.stderr

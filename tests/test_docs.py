@@ -139,7 +139,7 @@ def _engine_run():
     """Every payload and reply the code makes, from the example hall kept open all week."""
     from broker.engine import Engine
     from broker.model import Device
-    from broker.service import config_payload
+    from hall.protocol import config_payload
 
     cfg = load_hall(EXAMPLE_HALL)
     cfg = dataclasses.replace(cfg, hours=dataclasses.replace(cfg.hours, week=(((0, 24 * 60),),) * 7,
