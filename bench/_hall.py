@@ -17,7 +17,9 @@ import math
 import os
 import re
 import signal
+import shutil
 import socket
+import tempfile
 import sqlite3
 import subprocess
 import sys
@@ -481,3 +483,15 @@ def disk_of(path: Path) -> str:
     except OSError:
         pass
     return fs
+
+
+def run_in_temp(prefix: str, args, run) -> int:
+    """Run `run(args, root)` in a fresh temporary folder, removed afterwards unless --keep."""
+    root = Path(tempfile.mkdtemp(prefix=f"motcua-bench-{prefix}-", dir=args.dir))
+    try:
+        return run(args, root)
+    finally:
+        if args.keep:
+            print(f"data kept in {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)

@@ -19,13 +19,11 @@ Last line (machine-readable): p50/p99 are counter 1 alone, per_s the all-counter
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-from bench._hall import (COUNTER1_SERVICES, HEADER, SERVICES, BenchHall, CpuMeter, Kiosk, Run, bench_line,
+from bench._hall import (run_in_temp, COUNTER1_SERVICES, HEADER, SERVICES, BenchHall, CpuMeter, Kiosk, Run, bench_line,
                          disk_of, interleaved, kiosk_devices, machine_note, pct, row, take_tickets, verdict)
 from hall.protocol import Call
 
@@ -54,15 +52,7 @@ def parse(argv):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse(argv or [])
-    root = Path(tempfile.mkdtemp(prefix="motcua-bench-call-", dir=args.dir))
-    try:
-        return run(args, root)
-    finally:
-        if args.keep:
-            print(f"data kept in {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+    return run_in_temp("call", parse(argv or []), run)
 
 
 class Display:

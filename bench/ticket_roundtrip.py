@@ -19,11 +19,9 @@ Last line (machine-readable): p50/p99 are the single-kiosk figures, per_s the N-
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
 from pathlib import Path
 
-from bench._hall import (HEADER, PER_IDENTITY, SERVICES, BenchHall, CpuMeter, Kiosk, bench_line, disk_of,
+from bench._hall import (run_in_temp, HEADER, PER_IDENTITY, SERVICES, BenchHall, CpuMeter, Kiosk, bench_line, disk_of,
                          interleaved, kiosk_devices, machine_note, pct, row, take_ticket_payload_example,
                          take_tickets, verdict)
 
@@ -51,15 +49,7 @@ def parse(argv):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse(argv or [])
-    root = Path(tempfile.mkdtemp(prefix="motcua-bench-ticket-", dir=args.dir))
-    try:
-        return run(args, root)
-    finally:
-        if args.keep:
-            print(f"data kept in {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+    return run_in_temp("ticket", parse(argv or []), run)
 
 
 def run(args, root: Path) -> int:
