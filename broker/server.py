@@ -23,6 +23,7 @@ from hall.protocol import ROLES, SERVER_ID
 
 log = logging.getLogger("motcua.server")
 VERSION = "0.1.0"
+CATALOG_FILE = "catalog.json"   # the retained `catalog` payload, written by `motcua catalog import`
 
 
 class ProvisionError(ValueError):
@@ -98,7 +99,8 @@ class HallServer:
         changed = self.broker.write(self.ledger.devices(), hash_password(secret))
         self.broker.start(conf_changed=changed)
         self.service = HallService(self.cfg, self.ledger, "127.0.0.1", self.cfg.mqtt_port, secret,
-                                   clock=self.clock, version=VERSION).start()
+                                   clock=self.clock, version=VERSION,
+                                   catalog_path=self.data_dir / CATALOG_FILE).start()
         if not self.service.connected.wait(10):
             raise RuntimeError("the hall service could not connect to its Mosquitto")
         self._watch.start()
@@ -130,7 +132,9 @@ class HallServer:
     def stop(self, keep_broker: bool = False) -> None:
         self._stop.set()
         if self._watch.is_alive():
-            self._watch.join(2)
+            # Wait it out: a restart it has begun must finish before we stop that Mosquitto,
+            # or the new one would outlive us.
+            self._watch.join(15)
         if self.service:
             self.service.stop()
         if not keep_broker:

@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import Callable
 
 import paho.mqtt.client as mqtt
@@ -37,8 +38,9 @@ REQUEST_MEMORY_S = 7 * 24 * 3600   # stored replies are kept a week; devices ret
 
 class HallService:
     def __init__(self, cfg: HallConfig, ledger: Ledger, host: str, port: int, password: str,
-                 clock: Callable[[], float] = time.time, version: str = ""):
+                 clock: Callable[[], float] = time.time, version: str = "", catalog_path: Path | None = None):
         self.cfg, self.ledger, self.clock = cfg, ledger, clock
+        self.catalog_path = catalog_path   # the retained `catalog` as `motcua catalog import` stored it
         self.topics = Topics(cfg.id)
         self.version = version
         self.engine = self._load_engine()
@@ -321,6 +323,14 @@ class HallService:
         self.client.publish(self.topics.server_status, Status("online", "server", self.version).to_payload(),
                             qos=1, retain=True)
         self.client.publish(self.topics.config, config_payload(self.cfg), qos=1, retain=True)
+        if self.catalog_path is not None:
+            # Published as stored (import checked it), so a broker that lost it gets it back.
+            try:
+                self.client.publish(self.topics.catalog, self.catalog_path.read_bytes(), qos=1, retain=True)
+            except FileNotFoundError:
+                pass   # no catalog imported yet
+            except OSError as exc:
+                log.error("cannot read the catalog %s: %s", self.catalog_path, exc)
         self._publish_board(now)
 
 

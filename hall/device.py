@@ -26,6 +26,9 @@ class DeviceConfig:
     printer: dict | None = doc("[printer] transport: the kiosk's ticket printer — the raw [printer] table, "
                                "checked by printer.config (docs/printers.md); None when the device has none.",
                                default=None)
+    display: dict | None = doc("[display] template: the wall display's settings — the raw [display] table, "
+                               "checked by display.config (docs/display.md); None when the device has none.",
+                               default=None)
 
 
 def load_device(path: str | Path) -> DeviceConfig:
@@ -49,8 +52,10 @@ def load_device(path: str | Path) -> DeviceConfig:
     h.done()
     # [printer] belongs to the printer package, which checks it with the same file/key errors.
     printer = root.table("printer", optional=True).data if root.has("printer") else None
+    # [display] likewise belongs to the display package (display/config.py).
+    display = root.table("display", optional=True).data if root.has("display") else None
     root.done()
-    return DeviceConfig(dev_id, role, password, counter, hall_id, host, port, printer)
+    return DeviceConfig(dev_id, role, password, counter, hall_id, host, port, printer, display)
 
 
 def device_toml(dev: DeviceConfig) -> str:

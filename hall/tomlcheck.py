@@ -3,6 +3,7 @@
     t = Table.load(path)              # raises ConfigError with the file name
     hall_id = t.table("hall").text("id", pattern=ID_PATTERN)
     t.done()                          # any key nobody read is an error (typos)
+    line_of(path, "services[5].counters")   # tomllib gives no positions: find the key's line
 """
 
 from __future__ import annotations
@@ -155,3 +156,43 @@ def check(table: Table, name: str, ok: bool, problem: str) -> None:
     if not ok:
         raise table.error(name, problem)
 
+
+# --- where a key is in the file (tomllib gives no positions) ----------------------------
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.-]+)\s*\]\]?\s*(#.*)?$")
+
+
+def line_of(path: str | Path, key: str) -> int | None:
+    """Best effort: the 1-based line of 'procedures[3].documents[2].count' in the file, or None."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    parts = re.findall(r"([A-Za-z0-9_]+)(?:\[(\d+)\])?", key)
+    if not parts:
+        return None
+    table, index = parts[0]
+    start, end, header = 0, len(lines), None
+    rest = parts[1:]
+    if index or rest:   # [table] or the n-th [[table]]
+        hits = [i for i, line in enumerate(lines)
+                if (m := _HEADER.match(line)) and m.group(2) == table and (m.group(1) == "[[") == bool(index)]
+        pick = int(index) - 1 if index else 0
+        if pick >= len(hits):
+            return None
+        start = header = hits[pick]
+        end = next((i for i in range(start + 1, len(lines)) if _HEADER.match(lines[i])), len(lines))
+        if not rest:
+            return start + 1
+    else:
+        rest = parts
+        end = next((i for i, line in enumerate(lines) if _HEADER.match(line)), len(lines))
+    name, index = rest[0]
+    at = next((i for i in range(start, end) if re.match(rf"\s*{name}\s*=", lines[i])), None)
+    if at is None:   # a missing key: point at its table
+        return header + 1 if header is not None else None
+    if index:   # the n-th inline table of a list such as documents = [ {…}, {…} ]
+        braces = [i for i in range(at, end) if "{" in lines[i]]
+        if int(index) <= len(braces):
+            return braces[int(index) - 1] + 1
+    return at + 1

@@ -8,6 +8,7 @@ the console shows what a person in the hall would see and hear.
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import threading
@@ -27,7 +28,9 @@ from motcua_cli.demo_hall import write_demo_hall
 
 # How often each service is asked for in a commune hall (rough, for the simulation only).
 DEMAND = {"ho-tich": 5, "chung-thuc": 6, "dat-dai": 2, "xa-hoi": 2, "khac": 1, "tra-ket-qua": 3}
-DEVICES = [("kiosk-1", "kiosk", None), ("kiosk-2", "kiosk", None), ("display-1", "display", None)] + [
+# display-1 is the console's listener; display-2 is the wall-display window (one MQTT session each).
+DEVICES = [("kiosk-1", "kiosk", None), ("kiosk-2", "kiosk", None), ("display-1", "display", None),
+           ("display-2", "display", None)] + [
     (f"counter-{n}", "counter", n) for n in (1, 2, 3, 4)]
 
 
@@ -176,6 +179,7 @@ def run_demo(args) -> int:
 
     latest: dict[str, Board] = {}
     display = HallClient(d, subscribe=["called", "board"], on_message=on_display).start(wait=10)
+    windows = open_windows(devices, data, out)
     rng = random.Random()
     threads = [threading.Thread(target=kiosk_loop, daemon=True,
                                 args=(devices[k], cfg, stop, out, speed, random.Random(rng.random()), data))
@@ -202,10 +206,38 @@ def run_demo(args) -> int:
         t.join(15)
     if "board" in latest:
         out.say("Bảng", summary(latest["board"], cfg))
+    for proc in windows:
+        proc.terminate()
+    for proc in windows:
+        try:
+            proc.wait(10)
+        except Exception:
+            proc.kill()
     display.stop()
     server.stop()
     out.say("Hệ thống", "Đã dừng. Mọi phiếu và sự kiện được lưu trong sổ cái (hall.db).")
     return 0
+
+
+def open_windows(devices: dict[str, DeviceConfig], data: Path, out: Console) -> list:
+    """The hall's screens as real windows, each its own process (Kivy has one window per process).
+
+    Without a screen (no DISPLAY) they still run, drawing offscreen, and the announcements are
+    written as WAV files to the demo folder instead of played.
+    """
+    from display.app import spawn_display
+    folder = data / "windows"
+    folder.mkdir(parents=True, exist_ok=True)
+    procs = []
+    # Written on every run: the demo's Mosquitto port changes from run to run.
+    wall = folder / "display-2.toml"
+    wall.write_text(device_toml(devices["display-2"]) + f'\n[display]\naudio_dir = "{data / "announcements"}"\n')
+    wall.chmod(0o600)
+    procs.append(spawn_display(wall, size=(1280, 720), log=data / "display.log"))
+    screen = "trên màn hình" if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") else \
+        "không có màn hình: cửa sổ chạy ẩn, tiếng gọi ghi ra tệp WAV"
+    out.say("Hệ thống", f"Mở cửa sổ màn hình gọi số ({screen}); nhật ký: {data / 'display.log'}")
+    return procs
 
 
 def summary(board: Board, cfg) -> str:

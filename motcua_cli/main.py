@@ -177,6 +177,9 @@ def parser() -> argparse.ArgumentParser:
     from motcua_cli import printer_preview, printer_test
     printer_preview.add_parser(pr)
     printer_test.add_parser(pr)
+    from motcua_cli import display_cmd
+    display_cmd.add_parser(sub)
+    from motcua_cli import catalog_cmd; catalog_cmd.add_parser(sub)  # noqa: E702
 
     dm = sub.add_parser("demo", help="the whole hall on this machine, with a simulated day")
     dm.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: until Ctrl+C)")

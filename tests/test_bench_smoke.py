@@ -39,3 +39,26 @@ def test_bench_quick(module, name, keys, capsys):
     assert values["per_s"] > 5
     if "rss_mb" in values:
         assert 5 < values["rss_mb"] < 1000
+
+
+@pytest.mark.timeout(120)
+def test_display_bench_quick(capsys):
+    from bench import display
+    assert display.main(["--quick"]) == 0
+    values = bench_values(capsys.readouterr().out, "display")
+    assert list(values) == ["drawn_p50_ms", "drawn_p99_ms", "floor_p50_ms", "audio_start_ms", "idle_cpu_pct",
+                            "rss_mb"]
+    assert 0 < values["floor_p50_ms"] < values["drawn_p50_ms"] <= values["drawn_p99_ms"] < 5000
+    assert 0 <= values["idle_cpu_pct"] < 100 and 20 < values["rss_mb"] < 2000
+
+
+@pytest.mark.timeout(60)
+def test_print_and_search_benches_quick(capsys):
+    from bench import search, ticket_print
+    assert ticket_print.main(["--quick"]) == 0
+    values = bench_values(capsys.readouterr().out, "ticket_print")
+    assert list(values) == ["render_ms_80", "kb_80", "render_ms_58", "kb_58"]
+    assert 0 < values["render_ms_58"] < 1000 and 1 < values["kb_58"] < values["kb_80"] < 100
+    assert search.main(["--quick"]) == 0
+    values = bench_values(capsys.readouterr().out, "search")
+    assert values["procedures"] == 200 and 0 < values["p50_ms"] <= values["worst_ms"] < 1000

@@ -1,0 +1,253 @@
+"""The wall display's state without Kivy or audio: what to show and what to say, in which order.
+
+    m = BoardModel(display_config(dev.display))
+    m.on_config(obj, now); m.on_board(board, now); m.on_called(call, now); m.on_connection(up, now)
+    v = m.view(now)          # header, newest call, counters, waiting, last calls, notice, connection
+    a = m.queue.take(now)    # (announcer thread) the next call to speak, or None while one is spoken
+    m.queue.done(a)
+
+Time is always passed in (epoch seconds); nothing here reads a clock. Only `queue` is shared
+with another thread (the announcer's); everything else belongs to the UI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from display.announce_queue import Announcement, AnnouncementQueue
+from display.config import DisplayConfig
+from hall.protocol import Board, Call
+
+log = logging.getLogger("motcua.display")
+
+# A `called` made this long before a board we already drew is history, whatever its seq says
+# (both times are the hall server's, so the display's own clock cannot skew the check).
+STALE_S = 60.0
+KEEP_CALLS = 30
+WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+PAUSED, IDLE = "Tạm dừng", "—"
+
+
+@dataclass(frozen=True)
+class CallView:
+    seq: int
+    ticket: str
+    counter: int
+    counter_name: str
+    recall: bool
+    highlighted: bool
+
+
+@dataclass(frozen=True)
+class CounterView:
+    id: int
+    name: str
+    text: str          # the ticket it serves, "Tạm dừng" or "—"
+    state: str         # idle | called | serving | paused
+
+
+@dataclass(frozen=True)
+class ServiceView:
+    id: str
+    name: str
+    waiting: int
+    wait_min: int
+
+
+@dataclass(frozen=True)
+class View:
+    hall_name: str
+    connected: bool
+    open: bool
+    newest: CallView | None
+    counters: tuple[CounterView, ...]
+    services: tuple[ServiceView, ...]
+    last_calls: tuple[CallView, ...]
+    notice: str
+
+
+@dataclass(frozen=True)
+class _Seen:
+    seq: int
+    ticket: str
+    counter: int
+    recall: bool
+    at: float
+
+
+class BoardModel:
+    def __init__(self, cfg: DisplayConfig):
+        self.cfg = cfg
+        self.hall_name = ""
+        self.notice = ""
+        self.zone = ZoneInfo("Asia/Ho_Chi_Minh")
+        self.counter_names: dict[int, str] = {}
+        self.service_names: dict[str, str] = {}
+        self.board: Board | None = None
+        self.connected = False
+        self.calls: dict[int, _Seen] = {}
+        self.fresh: dict[int, float] = {}           # seq → when a live call arrived (for the highlight)
+        self.announced_seq = 0                      # no call at or below this is ever spoken again
+        self._resync = True                         # the next board is the retained one: its calls are history
+        self._called_counters: dict[int, _Seen] = {}   # calls newer than the board we hold
+        self.queue = AnnouncementQueue(cfg.queue_max, self._quiet)
+
+    # --- inputs (UI thread) ------------------------------------------------------
+
+    def on_config(self, obj: dict, now: float) -> bool:
+        hall = obj.get("hall") or {}
+        self.hall_name = str(hall.get("name") or "")
+        try:
+            self.zone = ZoneInfo(str(hall.get("timezone") or "Asia/Ho_Chi_Minh"))
+        except (ValueError, KeyError, OSError):
+            log.error("config names an unknown time zone %r; keeping %s", hall.get("timezone"), self.zone)
+        self.counter_names = {int(c["id"]): str(c.get("name") or f"Quầy {c['id']}")
+                              for c in obj.get("counters") or []}
+        self.service_names = {str(s["id"]): str(s.get("name") or s["id"]) for s in obj.get("services") or []}
+        self.notice = str(obj.get("notice") or "")
+        return True
+
+    def on_connection(self, up: bool, now: float) -> bool:
+        if up:
+            self._resync = True
+        changed = up != self.connected
+        self.connected = up
+        return changed
+
+    def on_board(self, board: Board, now: float) -> bool:
+        if self.board is not None and board.seq <= self.board.seq:
+            log.debug("board %d ignored: already showing %d", board.seq, self.board.seq)
+            return False
+        if self.board is not None and board.day != self.board.day:
+            self.calls.clear()      # a new service day: yesterday's calls leave the screen
+        self.board = board
+        self._called_counters.clear()   # the board follows every call it knows of
+        for c in board.calls:
+            if c.get("seq") not in self.calls:
+                self.calls[c["seq"]] = _Seen(c["seq"], str(c["ticket"]), int(c["counter"]),
+                                             bool(c.get("recall")), float(c.get("at") or 0))
+        if self._resync:
+            # The first board after (re)connecting is the retained one: whatever calls it lists
+            # happened while we were away or before we started, and must not be spoken now.
+            self.announced_seq = max([self.announced_seq] + [c["seq"] for c in board.calls])
+            self._resync = False
+        self._prune()
+        return True
+
+    def on_called(self, call: Call, now: float) -> bool:
+        if self.counter_names and call.counter not in self.counter_names:
+            log.error("call %d of ticket %s names counter %s, which this hall does not have: not shown, "
+                      "not announced", call.seq, call.ticket, call.counter)
+            return False
+        known = call.seq in self.calls
+        seen = _Seen(call.seq, call.ticket, call.counter, call.recall, call.at)
+        self.calls[call.seq] = seen
+        stale = call.seq <= self.announced_seq or (self.board is not None and call.at < self.board.at - STALE_S)
+        if stale:
+            if not known:
+                log.info("call %d (ticket %s) is older than what was shown: not announced", call.seq, call.ticket)
+            self._prune()
+            return not known
+        self.announced_seq = call.seq
+        self.fresh[call.seq] = now
+        self._called_counters[call.counter] = seen
+        self.queue.put(Announcement(call.seq, call.ticket, call.counter, call.recall, now), now)
+        self._prune()
+        return True
+
+    def _prune(self) -> None:
+        for seq in sorted(self.calls)[:-KEEP_CALLS]:
+            del self.calls[seq]
+            self.fresh.pop(seq, None)
+
+    def _quiet(self, now: float) -> bool:
+        t = datetime.fromtimestamp(now, self.zone)
+        minute = t.hour * 60 + t.minute
+        return any(a <= minute < b for a, b in self.cfg.quiet_hours)
+
+    # --- what to show --------------------------------------------------------------
+
+    def view(self, now: float) -> View:
+        calls = [self._call_view(s, now) for s in sorted(self.calls.values(), key=lambda s: -s.seq)
+                 if not self.counter_names or s.counter in self.counter_names]
+        newest = calls[0] if calls else None
+        earlier, shown = [], {newest.ticket} if newest else set()
+        for c in calls[1:]:
+            if c.ticket not in shown and len(earlier) < self.cfg.last_calls:
+                shown.add(c.ticket)
+                earlier.append(c)
+        board = self.board
+        return View(self.hall_name, self.connected, board.open if board else True, newest,
+                    self._counters(), self._services(), tuple(earlier), self.notice)
+
+    def highlighted_until(self) -> float | None:
+        """When the newest call stops blinking (None: it does not blink), so the screen can stop its timer."""
+        if not self.calls:
+            return None
+        seq = max(self.calls)
+        return self.fresh[seq] + self.cfg.highlight_s if seq in self.fresh else None
+
+    def _call_view(self, s: _Seen, now: float) -> CallView:
+        fresh = self.fresh.get(s.seq)
+        lit = fresh is not None and now - fresh < self.cfg.highlight_s
+        return CallView(s.seq, s.ticket, s.counter, self.counter_names.get(s.counter, f"Quầy {s.counter}"),
+                        s.recall, lit)
+
+    def _counters(self) -> tuple[CounterView, ...]:
+        rows = {int(c["id"]): c for c in (self.board.counters if self.board else [])}
+        ids = list(self.counter_names) or list(rows)
+        out = []
+        for cid in ids:
+            row = rows.get(cid, {})
+            name = self.counter_names.get(cid) or str(row.get("name") or f"Quầy {cid}")
+            state, ticket = str(row.get("state") or "idle"), row.get("ticket")
+            if cid in self._called_counters:        # a call newer than the board: show it now
+                state, ticket = "called", self._called_counters[cid].ticket
+            if row.get("paused") or state == "paused":
+                out.append(CounterView(cid, name, PAUSED, "paused"))
+            elif ticket:
+                out.append(CounterView(cid, name, str(ticket), state))
+            else:
+                out.append(CounterView(cid, name, IDLE, "idle"))
+        return tuple(out)
+
+    def _services(self) -> tuple[ServiceView, ...]:
+        rows = {str(s["id"]): s for s in (self.board.services if self.board else [])}
+        ids = list(self.service_names) or list(rows)
+        return tuple(ServiceView(sid, self.service_names.get(sid, sid), int(rows.get(sid, {}).get("waiting") or 0),
+                                 int(rows.get(sid, {}).get("wait_min") or 0)) for sid in ids)
+
+    def clock(self, now: float) -> tuple[str, str]:
+        """('Thứ Tư, 25/11/2026', '09:00') in the hall's time zone."""
+        t = datetime.fromtimestamp(now, self.zone)
+        return f"{WEEKDAYS_VI[t.weekday()]}, {t:%d/%m/%Y}", f"{t:%H:%M}"
+
+
+def split_notice(text: str, fits: Callable[[str], bool]) -> list[str]:
+    """The notice as pages that each fit the line (`fits` measures): whole sentences when they
+    fit, so a page never ends mid-sentence unless one sentence alone is longer than the line."""
+    pieces: list[str] = []
+    for sentence in re.split(r"(?<=[.;!?])\s+", text.strip()):
+        pieces += [sentence] if fits(sentence) else _words(sentence, fits)
+    pages: list[str] = []
+    for piece in pieces:
+        if pages and fits(f"{pages[-1]} {piece}"):
+            pages[-1] = f"{pages[-1]} {piece}"
+        elif piece:
+            pages.append(piece)
+    return pages
+
+
+def _words(sentence: str, fits: Callable[[str], bool]) -> list[str]:
+    lines: list[str] = []
+    for word in sentence.split():
+        if lines and fits(f"{lines[-1]} {word}"):
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines

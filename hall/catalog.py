@@ -1,0 +1,309 @@
+"""The posted procedure catalog (niêm yết công khai): catalog.toml → frozen dataclasses → retained `catalog`.
+
+    cat = load_catalog("examples/cu-kty/catalog.toml", hall=cfg)  # CatalogError names file, line, key
+    cat.procedure("dang-ky-khai-sinh").documents[0].count          # 1
+    payload = cat.to_payload()                                     # the retained `catalog` message
+    Catalog.from_payload(payload) == cat                           # True
+
+The file format is described for clerks in docs/catalog.md; the payload in docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hall.config import ID_PATTERN
+from hall.protocol import VERSION, ProtocolError, encode
+from hall.tomlcheck import ConfigError, Table, check, line_of
+
+if TYPE_CHECKING:
+    from hall.config import HallConfig
+
+# Procedure ids are slugs of long Vietnamese names ("cap-giay-xac-nhan-tinh-trang-hon-nhan").
+PROCEDURE_ID = r"[a-z0-9][a-z0-9-]{0,63}"
+# The posted items of a procedure, in the order a detail page shows them.
+ITEMS = ("steps", "channels", "documents", "time_limit", "fee", "applicants", "agency", "result",
+         "legal_basis", "forms", "requirements")
+# Mosquitto cuts packets over 256 KiB (broker/mosquitto.py max_packet_size); leave room for the header.
+MAX_CATALOG_PAYLOAD = 240 * 1024
+_LONG = 2000   # longest text of one posted item or step
+
+
+class CatalogError(ConfigError):
+    """A catalog file is wrong; the message names the file, the line when known, the key and the problem."""
+
+    def __init__(self, file: str | Path, key: str, problem: str, line: int | None = None):
+        super().__init__(file, key, problem)
+        self.line = line
+        if line:
+            where = f": key '{key}'" if key else ""
+            self.args = (f"{file}:{line}{where}: {problem}",)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One paper of the dossier (thành phần hồ sơ)."""
+    name: str
+    count: int = 1    # copies to hand in (số lượng)
+    kind: str = ""    # 'bản chính', 'bản sao', 'xuất trình' …; empty when the source does not say
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field (lĩnh vực), e.g. Hộ tịch; the kiosk's first list."""
+    id: str
+    name: str
+    name_en: str
+    service: str      # the hall.toml service its procedures queue for, unless a procedure says otherwise
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """One administrative procedure with every item the law requires to be posted."""
+    id: str
+    field: str
+    service: str                       # the hall.toml service "Lấy số cho thủ tục này" takes a ticket for
+    name: str
+    name_en: str
+    keywords: tuple[str, ...]          # words citizens use ("giấy khai sinh"), only for search
+    steps: tuple[str, ...]             # trình tự thực hiện
+    channels: tuple[str, ...]          # cách thức thực hiện
+    documents: tuple[Document, ...]    # thành phần, số lượng hồ sơ
+    time_limit: str                    # thời hạn giải quyết
+    fee: str                           # phí, lệ phí
+    applicants: str                    # đối tượng thực hiện
+    agency: str                        # cơ quan thực hiện
+    result: str                        # kết quả thực hiện
+    legal_basis: tuple[str, ...]       # căn cứ pháp lý
+    forms: tuple[str, ...]             # mẫu đơn, tờ khai
+    requirements: str                  # yêu cầu, điều kiện
+    source: str                        # where the facts come from
+    unverified: tuple[str, ...]        # items (of ITEMS) not checked against the source
+
+    @property
+    def verified(self) -> bool:
+        return not self.unverified
+
+    def is_verified(self, item: str) -> bool:
+        """False for an item the kiosk should show as "chưa được kiểm chứng"."""
+        assert item in ITEMS, item
+        return item not in self.unverified
+
+
+@dataclass(frozen=True)
+class Catalog:
+    name: str
+    note: str
+    fields: tuple[Field, ...]
+    procedures: tuple[Procedure, ...]
+    version: str    # sha256 of the canonical JSON of everything above: kiosks redraw when it changes
+
+    def field(self, field_id: str) -> Field | None:
+        return next((f for f in self.fields if f.id == field_id), None)
+
+    def procedure(self, procedure_id: str) -> Procedure | None:
+        return next((p for p in self.procedures if p.id == procedure_id), None)
+
+    def procedures_of(self, field_id: str) -> tuple[Procedure, ...]:
+        """A field's procedures in catalog order."""
+        return tuple(p for p in self.procedures if p.field == field_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The content without the version: what the version hashes."""
+        return {"name": self.name, "note": self.note,
+                "fields": [_plain(f) for f in self.fields],
+                "procedures": [{**_plain(p), "verified": p.verified} for p in self.procedures]}
+
+    def to_payload(self) -> bytes:
+        """The retained `catalog` message."""
+        return encode({"version": self.version, **self.to_dict()})
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> "Catalog":
+        """A catalog from the retained message; ProtocolError if it is not one (unknown fields are ignored)."""
+        if len(payload) > MAX_CATALOG_PAYLOAD:
+            raise ProtocolError("too_large", f"catalog of {len(payload)} bytes")
+        try:
+            obj = json.loads(payload.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise ProtocolError("bad_json", "catalog is not JSON") from None
+        if not isinstance(obj, dict) or obj.get("v") != VERSION or isinstance(obj.get("v"), bool):
+            raise ProtocolError("bad_version", "catalog without v=1")
+        try:
+            fields = tuple(Field(**_pick(Field, f)) for f in obj["fields"])
+            procedures = tuple(_procedure_from(p) for p in obj["procedures"])
+            catalog = cls(str(obj["name"]), str(obj.get("note", "")), fields, procedures, str(obj["version"]))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ProtocolError("bad_json", f"catalog: {exc!r}") from None
+        return catalog
+
+
+def make_catalog(name: str, note: str, fields, procedures) -> Catalog:
+    """A catalog with its version computed from its content."""
+    draft = Catalog(name, note, tuple(fields), tuple(procedures), "")
+    canonical = json.dumps(draft.to_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return Catalog(draft.name, draft.note, draft.fields, draft.procedures,
+                   hashlib.sha256(canonical.encode("utf-8")).hexdigest())
+
+
+def _plain(obj) -> dict[str, Any]:
+    out = {}
+    for name in obj.__dataclass_fields__:
+        value = getattr(obj, name)
+        if isinstance(value, tuple):
+            value = [_plain(v) if hasattr(v, "__dataclass_fields__") else v for v in value]
+        out[name] = value
+    return out
+
+
+def _pick(cls, obj: dict) -> dict:
+    return {k: obj[k] for k in cls.__dataclass_fields__ if k in obj}
+
+
+def _procedure_from(obj: dict) -> Procedure:
+    values = _pick(Procedure, obj)
+    for name in ("keywords", "steps", "channels", "legal_basis", "forms", "unverified"):
+        values[name] = tuple(str(x) for x in values.get(name, ()))
+    values["documents"] = tuple(Document(**_pick(Document, d)) for d in values["documents"])
+    return Procedure(**values)
+
+
+# --- loading catalog.toml --------------------------------------------------------
+
+def load_catalog(path: str | Path, hall: "HallConfig | None" = None) -> Catalog:
+    """Read and check catalog.toml (against the hall's services when given); raises CatalogError."""
+    try:
+        return _load(path, hall)
+    except CatalogError:
+        raise
+    except ConfigError as err:
+        raise CatalogError(err.file, err.key, err.problem, line_of(path, err.key)) from None
+
+
+def _load(path: str | Path, hall: "HallConfig | None") -> Catalog:
+    root = Table.load(path)
+    # Text typed with a "Unicode tổ hợp" keyboard setting is decomposed; store one form so that
+    # hashes, search and fonts all see the same letters.
+    root.data = _nfc(root.data)
+    c = root.table("catalog")
+    name = c.text("name", max_len=300)
+    note = c.text("note", "", allow_empty=True, max_len=_LONG)
+    c.done()
+    services = {s.id for s in hall.services} if hall else None
+    fields = []
+    for f in root.tables("fields"):
+        fld = Field(f.text("id", pattern=ID_PATTERN), f.text("name"), f.text("name_en", "", allow_empty=True),
+                    _service(f, "service", services))
+        f.done()
+        fields.append(fld)
+    check(root, "fields", bool(fields), "the catalog needs at least one field ([[fields]])")
+    _unique(root, "fields", [f.id for f in fields])
+    by_id = {f.id: f for f in fields}
+    procedures = [_procedure(p, by_id, services) for p in root.tables("procedures")]
+    check(root, "procedures", bool(procedures), "the catalog needs at least one procedure ([[procedures]])")
+    _unique(root, "procedures", [p.id for p in procedures])
+    for i, f in enumerate(fields):
+        # An empty field would be a dead end on the kiosk's first screen.
+        check(root, f"fields[{i + 1}]", any(p.field == f.id for p in procedures),
+              f"field '{f.id}' has no procedures")
+    root.done()
+    catalog = make_catalog(name, note, fields, procedures)
+    size = len(catalog.to_payload())
+    check(root, "", size <= MAX_CATALOG_PAYLOAD, f"the catalog is {size // 1024} KB as an MQTT message; "
+          f"at most {MAX_CATALOG_PAYLOAD // 1024} KB fit (shorten texts or split the hall's catalog)")
+    return catalog
+
+
+_KEYS = {"id", "field", "service", "name", "name_en", "keywords", "source", "verified", "unverified", *ITEMS}
+
+
+def _procedure(p: Table, fields: dict[str, Field], services: set[str] | None) -> Procedure:
+    # Unknown keys first: 'fees' is a typo of 'fee', which "fee is missing" would hide.
+    unknown = sorted(set(p.data) - _KEYS)
+    if unknown:
+        raise p.error(unknown[0], "is not a known setting (check the spelling)")
+    pid = p.text("id", pattern=PROCEDURE_ID)
+    field_id = p.text("field", pattern=ID_PATTERN)
+    check(p, "field", field_id in fields, f"'{field_id}' is not a field id of [[fields]] "
+          f"({', '.join(fields)})")
+    service = _service(p, "service", services) if p.has("service") else fields[field_id].service
+    verified = p.boolean("verified")
+    unverified = p.texts("unverified", ())
+    for item in unverified:
+        check(p, "unverified", item in ITEMS, f"'{item}' is not a posted item ({', '.join(ITEMS)})")
+    check(p, "unverified", not (verified and unverified), "lists unverified items but 'verified = true'")
+    if not verified and not unverified:
+        unverified = ITEMS   # verified = false alone: nothing in it was checked
+    proc = Procedure(
+        id=pid, field=field_id, service=service, name=p.text("name", max_len=300),
+        name_en=p.text("name_en", "", allow_empty=True, max_len=300), keywords=p.texts("keywords", ()),
+        steps=_texts(p, "steps"), channels=_texts(p, "channels"), documents=_documents(p),
+        time_limit=_long(p, "time_limit"), fee=_long(p, "fee"), applicants=_long(p, "applicants"),
+        agency=_long(p, "agency"), result=_long(p, "result"), legal_basis=_texts(p, "legal_basis"),
+        forms=_texts(p, "forms"), requirements=_long(p, "requirements"), source=_long(p, "source"),
+        unverified=tuple(i for i in ITEMS if i in unverified))   # ITEMS order: stable hash
+    p.done()
+    return proc
+
+
+def _service(t: Table, name: str, services: set[str] | None) -> str:
+    value = t.text(name, pattern=ID_PATTERN)
+    if services is not None:
+        check(t, name, value in services, f"service '{value}' is not in the hall's hall.toml "
+              f"({', '.join(sorted(services))})")
+    return value
+
+
+def _long(t: Table, name: str) -> str:
+    return t.text(name, max_len=_LONG).strip()
+
+
+def _texts(t: Table, name: str) -> tuple[str, ...]:
+    items = t.texts(name)
+    check(t, name, bool(items), "must list at least one text")
+    for i, item in enumerate(items):
+        check(t, name, bool(item.strip()), f"entry {i + 1} is empty")
+        check(t, name, len(item) <= _LONG, f"entry {i + 1} is longer than {_LONG} characters")
+    return tuple(item.strip() for item in items)
+
+
+def _documents(p: Table) -> tuple[Document, ...]:
+    raw = p.data.get("documents")
+    if isinstance(raw, list) and all(isinstance(x, str) for x in raw):
+        docs = tuple(Document(text) for text in _texts(p, "documents"))   # plain names: one copy each
+    else:
+        docs = []
+        for d in p.tables("documents"):
+            docs.append(Document(_long(d, "name"), d.integer("count", 1, low=1, high=99),
+                                 d.text("kind", "", allow_empty=True, max_len=100).strip()))
+            d.done()
+        docs = tuple(docs)
+    check(p, "documents", bool(docs), "must list at least one document")
+    return docs
+
+
+def _unique(t: Table, name: str, ids: list[str]) -> None:
+    seen: dict[str, int] = {}
+    for k, i in enumerate(ids, 1):
+        # Name the second entry's id, so the error has a line to point at.
+        check(t, f"{name}[{k}].id", i not in seen, f"entry {seen.get(i)} has the same id '{i}'")
+        seen[i] = k
+
+
+def _nfc(value):
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, list):
+        return [_nfc(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _nfc(v) for k, v in value.items()}
+    return value
+
+
+__all__ = ["Catalog", "CatalogError", "Document", "Field", "ITEMS", "MAX_CATALOG_PAYLOAD", "Procedure",
+           "load_catalog", "make_catalog"]

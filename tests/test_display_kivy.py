@@ -1,0 +1,198 @@
+"""The wall display for real: offscreen Kivy windows against a real hall server and Mosquitto.
+
+Each display is its own `motcua display --probe` process (Kivy's window is one per process):
+the test reads what its labels say, the frames it drew, what it announced, and saves
+screenshots to test-output/display/ (look at them: they are the proof a citizen would judge).
+Announcements go to the `file` backend, as on a machine without a sound card.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from display.probe_client import DisplayProcess
+from hall.device import device_toml
+from tests.conftest import wait_for
+
+SIZES = [(1920, 1080), (1280, 720), (1366, 768)]
+OFFLINE = "● mất kết nối"
+
+
+@pytest.fixture
+def displays(hall, tmp_path):
+    """start((w, h), port=None) → a running display process for a freshly provisioned display device."""
+    procs: list[DisplayProcess] = []
+
+    def start(size: tuple[int, int], port: int | None = None) -> DisplayProcess:
+        dev = hall.add_device(f"display-{len(procs) + 1}", "display")
+        folder = tmp_path / dev.id
+        text = device_toml(dev)
+        if port is not None:
+            text = text.replace(f"port = {dev.port}", f"port = {port}")
+        (folder / "played").mkdir(parents=True)
+        path = folder / "display.toml"
+        path.write_text(text + f'\n[display]\naudio = "file"\naudio_dir = "{folder / "played"}"\n'
+                               f'cache = "{tmp_path / "speech"}"\nhighlight_s = 4\n', encoding="utf-8")
+        proc = DisplayProcess(path, size=size, workdir=folder)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for p in procs:
+        p.close()
+
+
+def spoken(d: DisplayProcess) -> list[str]:
+    return [e["ticket"] for e in d.events if e.get("event") == "speaking"]
+
+
+def test_a_call_shows_on_every_screen_size_and_the_board_survives_the_broker(hall, connect, displays, output_dir):
+    shots = output_dir / "display"
+    kiosk = connect("kiosk-1", "kiosk")
+    counters = {n: connect(f"counter-{n}", "counter", n) for n in (1, 2, 3, 4)}
+    for service in ["ho-tich", "chung-thuc", "dat-dai", "xa-hoi", "khac", "ho-tich", "chung-thuc", "dat-dai"]:
+        assert kiosk.request("take-ticket", {"service": service})["ok"]
+    # History from before the displays started: shown from the retained board, never announced.
+    before = [counters[n].request("call-next", {"counter": n})["data"]["ticket"] for n in (1, 3)]
+    assert counters[4].request("pause", {"counter": 4})["ok"]
+
+    screens = [displays(size) for size in SIZES]
+    for d in screens:
+        d.wait_event("ready", timeout=30)
+        t = d.wait_texts(lambda t: len(t["counters"]) == 4 and t["counters"][0][1] == before[0])
+        assert t["hall_name"] == hall.cfg.name
+        assert t["call_number"] == before[1] and t["call_counter"] == "3" and not t["blinking"]
+        assert t["counters"][3] == ["QUẦY 4", "Tạm dừng", "paused"]
+
+    # A clerk presses "next" at counter 2: every display draws it and announces it.
+    sent = time.monotonic()
+    ticket = counters[2].request("call-next", {"counter": 2})["data"]["ticket"]
+    for d in screens:
+        drawn = d.wait_event("drawn", lambda e: e["ticket"] == ticket)
+        assert drawn["t"] - sent < 1.0
+        t = d.texts()
+        assert (t["call_title"], t["call_number"], t["call_counter"]) == ("MỜI CÔNG DÂN SỐ", ticket, "2")
+        assert t["counters"][1] == ["QUẦY 2", ticket, "called"]
+        assert [c[0] for c in t["last_calls"]] == [before[1], before[0]]
+        assert t["blinking"]
+        d.wait_event("speaking", lambda e: e["ticket"] == ticket)
+        d.screenshot(shots / f"call-{d.size[0]}x{d.size[1]}.png")
+    for d in screens:
+        d.wait_texts(lambda t: not t["blinking"], timeout=10)
+        d.screenshot(shots / f"board-{d.size[0]}x{d.size[1]}.png")
+        assert spoken(d) == [ticket]
+
+    # Idle: nothing changes, so (almost) nothing is drawn — the clock shows HH:MM.
+    d = screens[0]
+    f0 = d.texts()["frames"]
+    time.sleep(3)
+    assert d.texts()["frames"] - f0 <= 2
+
+    # The broker dies and stays down: each display keeps its board and shows the mark.
+    hall._stop.set()          # pause the hall server's broker watchdog, or it restarts Mosquitto at once
+    hall._watch.join(5)
+    hall.broker.kill()
+    for d in screens:
+        t = d.wait_texts(lambda t: t["offline"] == OFFLINE, timeout=10)
+        assert t["call_number"] == ticket and t["counters"][1][1] == ticket
+        d.screenshot(shots / f"offline-{d.size[0]}x{d.size[1]}.png")
+
+    # Back: the displays reconnect, rebuild from the retained board, announce nothing old …
+    hall.broker.start()
+    for d in screens:
+        t = d.wait_texts(lambda t: t["offline"] == "", timeout=15)
+        assert t["call_number"] == ticket and t["counters"][0][1] == before[0]
+    # … and the next call is drawn and spoken as usual.
+    wait_for(lambda: counters[3].connected.is_set(), timeout=10)
+    nxt = counters[3].request("call-next", {"counter": 3}, timeout=5)["data"]["ticket"]
+    for d in screens:
+        d.wait_event("drawn", lambda e: e["ticket"] == nxt)
+        d.wait_event("speaking", lambda e: e["ticket"] == nxt)
+        assert spoken(d) == [ticket, nxt]
+
+
+class CutProxy:
+    """A TCP relay between one display and Mosquitto that can drop the network and bring it back."""
+
+    def __init__(self, target_port: int):
+        self.target = target_port
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.up = True
+        self.socks: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            self.socks += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        self.up = False
+        for s in self.socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.socks.clear()
+
+    def close(self) -> None:
+        self.cut()
+        self.server.close()
+
+
+def test_calls_missed_while_the_network_was_down_are_shown_not_announced(hall, connect, displays, output_dir):
+    kiosk = connect("kiosk-1", "kiosk")
+    counter = connect("counter-1", "counter", 1)
+    for _ in range(4):
+        assert kiosk.request("take-ticket", {"service": "ho-tich"})["ok"]
+    proxy = CutProxy(hall.cfg.mqtt_port)
+    try:
+        d = displays((1280, 720), port=proxy.port)
+        d.wait_event("ready", timeout=30)
+        d.wait_texts(lambda t: t["hall_name"] == hall.cfg.name)
+        first = counter.request("call-next", {"counter": 1})["data"]["ticket"]
+        d.wait_event("speaking", lambda e: e["ticket"] == first)
+
+        proxy.cut()
+        d.wait_texts(lambda t: t["offline"] == OFFLINE, timeout=10)
+        missed = [counter.request("call-next", {"counter": 1})["data"]["ticket"] for _ in range(2)]
+        time.sleep(0.5)
+        assert d.texts()["call_number"] == first          # the old board stays up meanwhile
+
+        proxy.up = True
+        t = d.wait_texts(lambda t: t["offline"] == "" and t["call_number"] == missed[-1], timeout=15)
+        assert t["counters"][0][1] == missed[-1] and not t["blinking"]
+        assert missed[0] in [c[0] for c in t["last_calls"]]
+        d.screenshot(output_dir / "display" / "after-reconnect-1280x720.png")
+        time.sleep(1)
+        assert spoken(d) == [first]                        # what was missed is history, not news
+    finally:
+        proxy.close()

@@ -1,0 +1,282 @@
+"""The wall display's model without Kivy or audio: what it shows, what it says, in which order.
+
+A fake speaker drives the announcement queue the way the announcer thread does: take the
+next call, "speak" it for a while, say done. Times are hall times passed in.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from display.config import display_config
+from display.model import PAUSED, BoardModel, split_notice
+from hall.device import load_device
+from hall.protocol import Board, Call
+from hall.tomlcheck import ConfigError
+from tests.conftest import at
+
+CONFIG = {
+    "hall": {"id": "cu-kty", "name": "UBND xã Cư Kty", "timezone": "Asia/Ho_Chi_Minh"},
+    "counters": [{"id": n, "name": f"Quầy {n}"} for n in (1, 2, 3, 4)],
+    "services": [{"id": "ho-tich", "name": "Hộ tịch"}, {"id": "khac", "name": "Lĩnh vực khác (khiếu nại)"}],
+    "notice": "Giờ làm việc: 7:00–11:30.",
+}
+T0 = at(hour=9)
+SPEAK_S = 10.0     # how long the fake speaker takes per announcement
+
+
+def board(seq: int, calls: list[Call] = (), paused: int | None = None, when: float = T0) -> Board:
+    serving = {c.counter: c.ticket for c in sorted(calls, key=lambda c: c.seq)}
+    counters = [{"id": n, "name": f"Quầy {n}", "paused": n == paused,
+                 "state": "paused" if n == paused else "called" if n in serving else "idle",
+                 "ticket": serving.get(n), "ticket_id": None, "service": None} for n in (1, 2, 3, 4)]
+    return Board(seq=seq, day="2026-11-25", at=when, open=True, counters=counters,
+                 services=[{"id": "ho-tich", "waiting": 7, "wait_min": 12, "last_issued": "1009"},
+                           {"id": "khac", "waiting": 0, "wait_min": 0, "last_issued": None}],
+                 calls=[{"seq": c.seq, "ticket": c.ticket, "counter": c.counter, "service": c.service,
+                         "recall": c.recall, "at": c.at} for c in sorted(calls, key=lambda c: -c.seq)][:10])
+
+
+def call(seq: int, ticket: str, counter: int = 1, recall: bool = False, when: float = T0) -> Call:
+    return Call(seq=seq, ticket=ticket, ticket_id=f"20261125-{ticket}", counter=counter, service="ho-tich",
+                recall=recall, at=when)
+
+
+def started(cfg=None, calls: list[Call] = ()) -> BoardModel:
+    """A model as after start-up: connected, config and the retained board in."""
+    m = BoardModel(cfg or display_config({}))
+    m.on_connection(True, T0)
+    m.on_config(CONFIG, T0)
+    m.on_board(board(1, calls), T0)
+    return m
+
+
+class Speaker:
+    """The announcer thread's part, with a clock we move by hand."""
+
+    def __init__(self, model: BoardModel):
+        self.q = model.queue
+        self.heard: list[tuple[int, float, float]] = []   # (seq, start, end)
+
+    def run_until(self, t_end: float, t: float) -> float:
+        while t < t_end:
+            a = self.q.take(t)
+            if a is None:
+                return t_end
+            self.heard.append((a.seq, t, t + SPEAK_S))
+            t += SPEAK_S
+            self.q.done(a)
+        return t
+
+
+def test_a_burst_of_five_calls_in_one_second_is_announced_in_order_and_none_is_cut_off():
+    m = started()
+    q = m.queue
+    first = None
+    for i in range(5):
+        t = T0 + 0.2 * i
+        assert m.on_called(call(10 + i, f"{1001 + i}", counter=1 + i % 4), t)
+        if i == 0:
+            first = q.take(t)             # the announcer starts speaking the first call at once
+        else:
+            assert q.take(t) is None      # and nothing new starts while it speaks: no cut-off
+    assert first.seq == 10
+    heard = [first.seq]
+    t = T0 + SPEAK_S
+    q.done(first)
+    while (a := q.take(t)) is not None:
+        heard.append(a.seq)
+        t += SPEAK_S
+        q.done(a)
+    assert heard == [10, 11, 12, 13, 14]
+    assert q.dropped == []
+    # The screen shows the newest, the four before it in "last calls".
+    v = m.view(T0 + 1)
+    assert (v.newest.ticket, v.newest.counter, v.newest.highlighted) == ("1005", 1, True)
+    assert [c.ticket for c in v.last_calls] == ["1004", "1003", "1002", "1001"]
+
+
+def test_a_recall_is_announced_again_and_shown_as_a_recall():
+    m = started()
+    sp = Speaker(m)
+    m.on_called(call(5, "1001", 2), T0)
+    sp.run_until(T0 + 30, T0)
+    assert [h[0] for h in sp.heard] == [5]
+    m.on_called(call(6, "1001", 2, recall=True), T0 + 60)
+    v = m.view(T0 + 61)
+    assert (v.newest.ticket, v.newest.recall, v.newest.highlighted) == ("1001", True, True)
+    assert v.last_calls == ()          # the same ticket is not listed twice
+    sp.run_until(T0 + 120, T0 + 60)
+    assert [h[0] for h in sp.heard] == [5, 6]
+
+
+def test_a_recall_before_the_first_announcement_started_is_spoken_once_in_its_place():
+    m = started()
+    q = m.queue
+    m.on_called(call(5, "1001", 1), T0)
+    speaking = q.take(T0)
+    m.on_called(call(6, "2001", 2), T0 + 1)
+    m.on_called(call(7, "2001", 2, recall=True), T0 + 2)   # 2001 has not been spoken yet
+    q.done(speaking)
+    a = q.take(T0 + 10)
+    assert (a.seq, a.ticket, a.recall) == (7, "2001", True)
+    q.done(a)
+    assert q.take(T0 + 20) is None
+
+
+def test_after_a_reconnect_a_stale_called_is_not_announced_but_new_ones_are():
+    calls = [call(1, "1001", 1), call(2, "1002", 2), call(3, "1003", 3)]
+    m = started(calls=calls)
+    assert m.queue.take(T0) is None                 # the retained board's calls are history
+    assert m.view(T0).newest.ticket == "1003"
+    assert not m.view(T0).newest.highlighted
+
+    m.on_connection(False, T0 + 5)
+    assert not m.view(T0 + 5).connected            # the "mất kết nối" mark
+    assert m.view(T0 + 5).newest.ticket == "1003"  # and the last board stays up
+    # While we were away, calls 4 and 5 were made. On reconnect the retained board shows them …
+    away = calls + [call(4, "1004", 4, when=T0 + 20), call(5, "1005", 1, when=T0 + 25)]
+    m.on_connection(True, T0 + 30)
+    m.on_board(board(9, away, when=T0 + 25), T0 + 30)
+    v = m.view(T0 + 30)
+    assert v.connected and v.newest.ticket == "1005" and not v.newest.highlighted
+    # … and a late `called` for one of them (a redelivery, a slow network) is not spoken.
+    m.on_called(call(4, "1004", 4, when=T0 + 20), T0 + 31)
+    m.on_called(call(5, "1005", 1, when=T0 + 25), T0 + 31)
+    assert m.queue.take(T0 + 31) is None
+    # A call made after the reconnect is.
+    m.on_called(call(6, "1006", 2, when=T0 + 40), T0 + 40)
+    assert m.queue.take(T0 + 40).seq == 6
+    # The same event twice (QoS 1 may deliver twice) is spoken once.
+    m.on_called(call(6, "1006", 2, when=T0 + 40), T0 + 41)
+    assert len(m.queue) == 0
+
+
+def test_an_old_board_is_ignored_and_a_call_long_before_the_board_is_history():
+    m = started(calls=[call(1, "1001", 1)])
+    m.on_board(board(7, [call(1, "1001", 1), call(2, "1002", 2)]), T0 + 1)
+    assert not m.on_board(board(6, [call(1, "1001", 1)]), T0 + 2)       # older than what is shown
+    assert m.view(T0 + 2).newest.ticket == "1002"
+    # A call with a higher seq but made two minutes before a board already drawn: not spoken.
+    m.on_board(board(8, [call(2, "1002", 2)], when=T0 + 300), T0 + 300)
+    m.on_called(call(3, "1003", 3, when=T0 + 180), T0 + 301)
+    assert m.queue.take(T0 + 301) is None
+
+
+def test_a_call_to_a_counter_that_does_not_exist_is_logged_not_a_crash(caplog):
+    m = started()
+    with caplog.at_level(logging.ERROR, logger="motcua.display"):
+        assert not m.on_called(call(4, "1004", counter=9), T0)
+    assert "counter 9" in caplog.text and "does not have" in caplog.text
+    assert m.queue.take(T0) is None
+    assert m.view(T0).newest is None
+    assert m.on_called(call(5, "1005", counter=2), T0 + 1)    # and the display goes on
+    assert m.queue.take(T0 + 1).seq == 5
+
+
+def test_when_too_many_calls_wait_old_ones_are_dropped_from_the_sound_not_from_the_screen(caplog):
+    m = started(replace(display_config({}), queue_max=2))
+    m.on_called(call(1, "1001", 1), T0)
+    speaking = m.queue.take(T0)
+    with caplog.at_level(logging.WARNING, logger="motcua.display"):
+        for i in range(2, 6):
+            m.on_called(call(i, f"{1000 + i}", 1 + i % 4), T0 + i)
+    assert [a.seq for a in m.queue.dropped] == [2, 3]
+    assert "dropped from the sound" in caplog.text
+    m.queue.done(speaking)
+    assert [m.queue.take(T0 + 10).seq] == [4]
+    v = m.view(T0 + 10)
+    assert v.newest.ticket == "1005"
+    assert [c.ticket for c in v.last_calls] == ["1004", "1003", "1002", "1001"]   # all still on screen
+
+
+def test_quiet_hours_show_calls_but_say_nothing():
+    cfg = display_config({"quiet_hours": ["12:00-13:00"]})
+    m = started(cfg)
+    noon = at(hour=12, minute=30)
+    assert m.on_called(call(2, "1002", 2, when=noon), noon)
+    assert m.queue.take(noon) is None
+    assert m.view(noon).newest.ticket == "1002" and m.view(noon).newest.highlighted
+    assert [a.seq for a in m.queue.silenced] == [2]
+    later = at(hour=13, minute=5)
+    m.on_called(call(3, "1003", 3, when=later), later)
+    assert m.queue.take(later).seq == 3
+    # A call queued just before quiet hours and not yet spoken when they begin stays silent.
+    m2 = started(cfg)
+    m2.on_called(call(4, "1004", 1), at(hour=11, minute=59))
+    assert m2.queue.take(at(hour=12, minute=0)) is None
+
+
+def test_the_view_shows_counters_waiting_and_the_header():
+    m = started()
+    m.on_board(board(2, [call(1, "1001", 1)], paused=4), T0)
+    v = m.view(T0)
+    assert v.hall_name == "UBND xã Cư Kty"
+    assert [(c.name, c.text, c.state) for c in v.counters] == [
+        ("Quầy 1", "1001", "called"), ("Quầy 2", "—", "idle"), ("Quầy 3", "—", "idle"), ("Quầy 4", PAUSED, "paused")]
+    assert [(s.name, s.waiting, s.wait_min) for s in v.services] == [
+        ("Hộ tịch", 7, 12), ("Lĩnh vực khác (khiếu nại)", 0, 0)]
+    assert v.notice == "Giờ làm việc: 7:00–11:30."
+    assert m.clock(at(hour=9, minute=5)) == ("Thứ Tư, 25/11/2026", "09:05")
+    # A `called` newer than the board shows on its counter at once, before the next board.
+    m.on_called(call(2, "1002", 2), T0 + 1)
+    assert m.view(T0 + 1).counters[1].text == "1002"
+
+
+def test_the_newest_call_blinks_for_highlight_seconds_then_stays_still():
+    m = started(display_config({"highlight_s": 15}))
+    m.on_called(call(2, "1002", 2), T0)
+    assert m.view(T0 + 14.9).newest.highlighted
+    assert not m.view(T0 + 15).newest.highlighted
+    assert m.highlighted_until() == T0 + 15
+
+
+def test_a_long_notice_is_cut_into_pages_between_sentences():
+    text = "Giờ làm việc: Thứ Hai – Thứ Sáu. Hồ sơ nhận sau 15 giờ được trả trong ngày làm việc tiếp theo."
+    assert split_notice(text, lambda s: len(s) <= 200) == [text]
+    assert split_notice(text, lambda s: len(s) <= 70) == [
+        "Giờ làm việc: Thứ Hai – Thứ Sáu.", "Hồ sơ nhận sau 15 giờ được trả trong ngày làm việc tiếp theo."]
+    pages = split_notice(text, lambda s: len(s) <= 30)
+    assert all(len(p) <= 30 for p in pages) and " ".join(pages) == text
+
+
+# --- the [display] table ----------------------------------------------------------------
+
+def write(tmp_path: Path, display: str) -> Path:
+    path = tmp_path / "display-1.toml"
+    path.write_text('[device]\nid = "display-1"\nrole = "display"\npassword = "x"\n\n'
+                    '[hall]\nid = "cu-kty"\nhost = "127.0.0.1"\n\n' + display, encoding="utf-8")
+    return path
+
+
+def test_display_table_is_read_from_device_toml(tmp_path):
+    path = write(tmp_path, '[display]\ntemplate = "Xin mời công dân số {number} đến quầy số {counter}"\n'
+                           'number_reading = "digits"\nrepeat = 1\nqueue_max = 3\nquiet_hours = ["12:00-13:30"]\n'
+                           'volume = 70\nenglish = true\n')
+    dev = load_device(path)
+    cfg = display_config(dev.display, path)
+    assert cfg.template.startswith("Xin mời") and cfg.number_reading == "digits"
+    assert (cfg.repeat, cfg.queue_max, cfg.volume, cfg.english) == (1, 3, 70, True)
+    assert cfg.quiet_hours == ((720, 810),)
+    assert display_config(load_device(write(tmp_path, "")).display) == display_config({})
+
+
+@pytest.mark.parametrize("table, key, problem", [
+    ('template = "Mời số {numer} đến quầy {counter}"', "display.template", "{number} and {counter}"),
+    ('template = "Mời công dân đến quầy {counter}"', "display.template", "both {number} and {counter}"),
+    ("repeat = 0", "display.repeat", "at least 1"),
+    ('number_reading = "roman"', "display.number_reading", "must be one of whole, digits"),
+    ('quiet_hours = ["22:00-06:00"]', "display.quiet_hours", "not a valid span"),
+    ('clips = "/no/such/folder"', "display.clips", "does not exist"),
+    ("volum = 50", "display.volum", "not a known setting"),
+])
+def test_a_wrong_display_table_names_the_file_and_the_key(tmp_path, table, key, problem):
+    path = write(tmp_path, f"[display]\n{table}\n")
+    with pytest.raises(ConfigError) as err:
+        display_config(load_device(path).display, path)
+    assert err.value.file == str(path) and err.value.key == key
+    assert problem in str(err.value)
