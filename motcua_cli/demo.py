@@ -11,6 +11,8 @@ import json
 import os
 import random
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -24,13 +26,16 @@ from hall.device import DeviceConfig, device_toml, load_device
 from hall.protocol import Board, Call, Status
 from printer.config import check_printer
 from printer.ticket_printer import TicketPrinter
-from motcua_cli.demo_hall import write_demo_hall
+from motcua_cli.demo_hall import EXAMPLE, write_demo_hall
+
+EXAMPLE_CATALOG = EXAMPLE.parent / "catalog.toml"
 
 # How often each service is asked for in a commune hall (rough, for the simulation only).
 DEMAND = {"ho-tich": 5, "chung-thuc": 6, "dat-dai": 2, "xa-hoi": 2, "khac": 1, "tra-ket-qua": 3}
-# display-1 is the console's listener; display-2 is the wall-display window (one MQTT session each).
-DEVICES = [("kiosk-1", "kiosk", None), ("kiosk-2", "kiosk", None), ("display-1", "display", None),
-           ("display-2", "display", None)] + [
+# kiosk-1/2 are simulated citizens, kiosk-3 is the kiosk window; display-1 is the console's
+# listener, display-2 the wall-display window (one MQTT session each).
+DEVICES = [("kiosk-1", "kiosk", None), ("kiosk-2", "kiosk", None), ("kiosk-3", "kiosk", None),
+           ("display-1", "display", None), ("display-2", "display", None)] + [
     (f"counter-{n}", "counter", n) for n in (1, 2, 3, 4)]
 
 
@@ -158,6 +163,10 @@ def run_demo(args) -> int:
     out.say("Hệ thống", f"Khởi động {cfg.name} (bản trình diễn, mở cửa cả ngày); dữ liệu ở {data}")
     server = HallServer(cfg, data / "server").start()
     devices = _devices(server, data / "devices")
+    # The posted procedures, for the kiosk's "Tra cứu thủ tục" (published retained, as in a real hall).
+    from motcua_cli.catalog_cmd import import_catalog
+    catalog = import_catalog(EXAMPLE_CATALOG, cfg, data / "server").catalog
+    out.say("Hệ thống", f"Niêm yết {len(catalog.procedures)} thủ tục hành chính ({EXAMPLE_CATALOG.name}).")
     d = devices["display-1"]
     out.say("Hệ thống", f"Mosquitto ở cổng {cfg.mqtt_port}. Xem bảng gọi số từ máy khác: mosquitto_sub -h "
                         f"127.0.0.1 -p {cfg.mqtt_port} -u {d.id} -P {d.password} -t 'motcua/{cfg.id}/called'")
@@ -234,9 +243,18 @@ def open_windows(devices: dict[str, DeviceConfig], data: Path, out: Console) -> 
     wall.write_text(device_toml(devices["display-2"]) + f'\n[display]\naudio_dir = "{data / "announcements"}"\n')
     wall.chmod(0o600)
     procs.append(spawn_display(wall, size=(1280, 720), log=data / "display.log"))
+    kiosk = folder / "kiosk-3.toml"
+    kiosk.write_text(device_toml(devices["kiosk-3"]) + '\n[printer]\ntransport = "preview"\nmodel = "TM-T20II"\n'
+                     f'folder = "{data / "tickets" / "kiosk-3"}"\n')
+    kiosk.chmod(0o600)
+    log = open(data / "kiosk.log", "ab")
+    procs.append(subprocess.Popen([sys.executable, "-m", "motcua_cli.main", "kiosk", "--config", str(kiosk),
+                                   "--data", str(data / "kiosk-3")], stdin=subprocess.DEVNULL, stdout=log,
+                                  stderr=log, env={**os.environ, "KIVY_NO_ARGS": "1"}))
     screen = "trên màn hình" if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") else \
         "không có màn hình: cửa sổ chạy ẩn, tiếng gọi ghi ra tệp WAV"
-    out.say("Hệ thống", f"Mở cửa sổ màn hình gọi số ({screen}); nhật ký: {data / 'display.log'}")
+    out.say("Hệ thống", f"Mở cửa sổ màn hình gọi số và kiosk lấy số ({screen}); nhật ký: "
+                        f"{data / 'display.log'}, {data / 'kiosk.log'}")
     return procs
 
 

@@ -179,6 +179,7 @@ def parser() -> argparse.ArgumentParser:
     printer_test.add_parser(pr)
     from motcua_cli import display_cmd
     display_cmd.add_parser(sub)
+    from motcua_cli import kiosk_cmd; kiosk_cmd.add_parser(sub)  # noqa: E702
     from motcua_cli import catalog_cmd; catalog_cmd.add_parser(sub)  # noqa: E702
 
     dm = sub.add_parser("demo", help="the whole hall on this machine, with a simulated day")

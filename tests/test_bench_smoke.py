@@ -62,3 +62,14 @@ def test_print_and_search_benches_quick(capsys):
     assert search.main(["--quick"]) == 0
     values = bench_values(capsys.readouterr().out, "search")
     assert values["procedures"] == 200 and 0 < values["p50_ms"] <= values["worst_ms"] < 1000
+
+
+@pytest.mark.timeout(120)
+def test_kiosk_bench_quick(capsys):
+    from bench import kiosk
+    assert kiosk.main(["--quick"]) == 0
+    values = bench_values(capsys.readouterr().out, "kiosk")
+    assert list(values) == ["tap_p50_ms", "tap_p99_ms", "floor_p50_ms", "start_s", "idle_cpu_pct", "rss_mb",
+                            "search_ms"]
+    assert 0 < values["floor_p50_ms"] < values["tap_p50_ms"] <= values["tap_p99_ms"] < 5000
+    assert 0 < values["start_s"] < 60 and 0 <= values["idle_cpu_pct"] < 100 and 0 < values["search_ms"] < 1000

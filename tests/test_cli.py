@@ -85,11 +85,17 @@ def test_demo_runs_the_hall_and_shows_and_announces_calls(tmp_path):
     assert (tmp_path / "demo" / "server" / "hall.db").exists()
     # Each ticket came out of the kiosks' (preview) printers as a PNG, named by ticket id.
     pngs = sorted(p.name for p in (tmp_path / "demo" / "tickets").glob("kiosk-*/*.png"))
-    first_run = [line for line in out.splitlines() if "lấy số" in line]
+    first_run = [line for line in out.splitlines() if "Công dân lấy số" in line]
     assert len(pngs) == len(first_run) and all("phiếu in ra" in line for line in first_run)
+    # The hall's windows ran: the kiosk window and the wall display connected to the hall.
+    import sqlite3
+    db = sqlite3.connect(tmp_path / "demo" / "server" / "hall.db")
+    seen = {d for (d,) in db.execute("SELECT id FROM devices WHERE status IS NOT NULL")}
+    assert {"kiosk-3", "display-2"} <= seen
+    assert "Niêm yết 31 thủ tục" in out
     # Run again on the same data: the devices and the day's numbers carry on, nothing restarts at 1.
     again = motcua("demo", "--duration", "3", "--speed", "4", "--data", str(tmp_path / "demo"), timeout=90)
     assert again.returncode == 0, again.stderr
     issued = [line.split("lấy số ")[1].split()[0] for line in (out + again.stdout).splitlines()
-              if "lấy số" in line]
+              if "Công dân lấy số" in line]
     assert len(issued) == len(set(issued)), "no number issued twice across two runs"

@@ -1,0 +1,98 @@
+"""Shared kiosk widgets: the big button, the header, the message and busy boxes, the root layout."""
+
+from __future__ import annotations
+
+from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.screenmanager import Screen
+
+from kiosk.screens import theme
+
+
+class BigButton(ButtonBehavior, BoxLayout):
+    """A tap target of at least 76 px (12 mm on the 7" screen): a bold title and a smaller line."""
+    item_id = StringProperty("")
+    title = StringProperty("")
+    sub = StringProperty("")
+    bg = ColorProperty(theme.BLUE)
+    fg = ColorProperty(theme.WHITE)
+    title_size = NumericProperty(26)
+    sub_size = NumericProperty(20)
+    align = StringProperty("center")
+
+
+class KioskScreen(Screen):
+    """A screen renders a View; `show` is all the app calls."""
+    header = BooleanProperty(True)      # False: this screen needs the header's height (search, small screens)
+
+    def show(self, view) -> None:
+        raise NotImplementedError
+
+
+class Overlay(FloatLayout):
+    """A box over the whole window; it swallows every touch, so nothing behind it is tapped."""
+    text = StringProperty("")
+    button = StringProperty("")
+
+    def on_touch_down(self, touch):
+        super().on_touch_down(touch)
+        return True
+
+    def on_touch_up(self, touch):
+        super().on_touch_up(touch)
+        return True
+
+
+class KioskRoot(FloatLayout):
+    header_shown = BooleanProperty(True)
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.message = Overlay()
+        self.message.ids.ok.bind(on_release=lambda *_: self.app().tap_ok())
+        self.busy = Overlay()
+        self.busy.ids.ok.opacity = 0
+        self.busy.ids.ok.disabled = True
+
+    @staticmethod
+    def app():
+        from kivy.app import App
+        return App.get_running_app()
+
+    def add_screens(self, screens: list[KioskScreen]) -> None:
+        for s in screens:
+            self.ids.sm.add_widget(s)
+
+    def show(self, view) -> None:
+        ids = self.ids
+        ids.hall_name.text = view.hall_name
+        ids.title.text = view.title
+        ids.lang.title = view.lang_button
+        sm = ids.sm
+        if sm.current != view.screen:
+            sm.current = view.screen
+        screen = sm.current_screen
+        self.header_shown = screen.header
+        screen.show(view)
+        self._overlay(self.message, view.message, view.ok)
+        self._overlay(self.busy, view.busy, "")
+
+    def _overlay(self, box: Overlay, text: str, button: str) -> None:
+        box.text, box.button = text, button
+        if text and box.parent is None:
+            self.add_widget(box)
+        elif not text and box.parent is not None:
+            self.remove_widget(box)
+
+
+def fill(layout, cls, rows: list[dict]) -> None:
+    """Make `layout` hold one `cls` per row, reusing the widgets already there (no rebuild per redraw)."""
+    while len(layout.children) > len(rows):
+        layout.remove_widget(layout.children[0])
+    while len(layout.children) < len(rows):
+        layout.add_widget(cls())
+    for widget, row in zip(reversed(layout.children), rows):
+        for k, v in row.items():
+            setattr(widget, k, v)

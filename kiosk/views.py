@@ -1,0 +1,260 @@
+"""What each kiosk screen shows, built from the model: plain data, every text in the chosen language.
+
+    v = view(model, now)       # View(screen="home", title="Chọn dịch vụ", body=HomeBody(...), ...)
+    clock_text(model, now)     # ('09:41', 'Thứ Tư, 25/11'), changes once a minute
+
+The Kivy screens copy these into labels and buttons and do nothing else, so what a citizen
+reads is tested here without Kivy (tests/test_kiosk_model.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from kiosk import hours
+from kiosk.model import NOT_READY, KioskModel
+from kiosk.texts import LANGS, WEEKDAYS, join_or, nfc, tr
+
+
+@dataclass(frozen=True)
+class Item:
+    """One big button of a list: a service, a category, a field, a procedure."""
+    id: str
+    title: str
+    sub: str = ""
+    badge: str = ""          # services: who is waiting and for how long, at the button's right
+
+
+@dataclass(frozen=True)
+class HomeBody:
+    services: tuple[Item, ...]
+    priority: str            # the button
+    priority_who: str
+    lookup: str
+    banner: str              # "Số ưu tiên: Người cao tuổi" while one is chosen, else ""
+    cancel: str
+    printer_note: str        # the printer is out of paper etc., else ""
+
+
+@dataclass(frozen=True)
+class TicketBody:
+    heading: str
+    number: str
+    service: str
+    priority: str
+    go_to: str
+    ahead: str
+    wait: str
+    print_text: str
+    print_state: str         # printing | printed | trouble
+    done: str
+
+
+@dataclass(frozen=True)
+class ListBody:
+    """Priority categories, fields, procedures of a field."""
+    items: tuple[Item, ...]
+    subtitle: str = ""
+    search: str = ""
+    empty: str = ""
+    note: str = ""           # the catalog's note to citizens
+
+
+@dataclass(frozen=True)
+class DetailBody:
+    name: str                # the procedure's name (the header shows its field)
+    sections: tuple[tuple[str, str], ...]    # (heading, text) in posting order
+    take: str
+    take_sub: str
+    can_take: bool
+    note: str                # "unverified" warning, else ""
+
+
+@dataclass(frozen=True)
+class SearchBody:
+    query: str
+    hint: str
+    count: str
+    items: tuple[Item, ...]
+    space: str
+    delete: str
+    clear: str
+
+
+@dataclass(frozen=True)
+class InfoBody:
+    """The closed and offline screens: a big title, a few lines and the way to the procedures."""
+    title: str
+    lines: tuple[str, ...]
+    detail: str
+    lookup: str
+
+
+@dataclass(frozen=True)
+class View:
+    screen: str
+    lang: str
+    hall_name: str
+    lang_button: str
+    title: str               # the header's second line: what this screen is for ("" for none)
+    back: str
+    home: str
+    busy: str                # "" or "Đang lấy số…"
+    message: str             # "" or a message shown over the screen, with an OK button
+    ok: str
+    body: object
+
+
+def view(m: KioskModel, now: float) -> View:
+    lang, screen = m.lang, m.screen(now)
+    t = lambda key, **kw: tr(key, lang, **kw)  # noqa: E731
+    cfg = m.config or {}
+    hall = cfg.get("hall", {})
+    title, body = _BODIES[screen](m, now, t)
+    busy = t("busy") if m.pending else ""
+    return View(screen, lang, nfc(hall.get("name_en" if lang == "en" else "name", "")), t("other_lang"), title,
+                t("back"), t("home"), busy, _message(m, t), t("ok"), body)
+
+
+def _name(obj: dict, lang: str) -> str:
+    return nfc(obj.get("name_en") or obj["name"]) if lang == "en" else nfc(obj["name"])
+
+
+def _message(m: KioskModel, t) -> str:
+    if m.message is None:
+        return ""
+    key, server_text = m.message
+    if m.lang == "vi" and server_text:
+        return nfc(server_text)          # the hall's own words, written to be shown
+    return t(key) if key in ("no_reply", "rate_limited", "hall_closed", "numbers_exhausted") else t("refused")
+
+
+def _home(m: KioskModel, now: float, t):
+    cfg, lang = m.config or {}, m.lang
+    waiting = {s["id"]: s for s in (m.board.services if m.board else [])}
+    services = []
+    for s in cfg.get("services", []):
+        w = waiting.get(s["id"])
+        badge = "" if w is None else t("waiting", n=w["waiting"], m=w["wait_min"]) if w["waiting"] \
+            else t("nobody_waiting")
+        name, detail = split_name(_name(s, lang))
+        services.append(Item(s["id"], name, detail, badge))
+    cats = {c["id"]: c for c in cfg.get("priority", {}).get("categories", [])}
+    banner = t("priority_banner", name=_name(cats[m.priority], lang)) if m.priority in cats else ""
+    note = ""
+    if m.printer_state in NOT_READY:
+        note = t("paper_out_banner") if m.printer_state == "paper_out" else t("printer_trouble")
+    body = HomeBody(tuple(services), t("priority"), t("priority_who"), t("lookup"), banner, t("cancel"), note)
+    return t("choose_service"), body
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """'Lĩnh vực khác (khiếu nại, thi đua, giáo dục)' → ('Lĩnh vực khác', 'khiếu nại, thi đua, giáo dục'):
+    the name in large type, what it covers in small type under it."""
+    m = re.fullmatch(r"(.+?)\s*\((.+)\)\s*", name)
+    return (m.group(1), m.group(2)) if m else (name, "")
+
+
+def _priority(m: KioskModel, now: float, t):
+    cats = (m.config or {}).get("priority", {}).get("categories", [])
+    return t("priority_title"), ListBody(tuple(Item(c["id"], _name(c, m.lang)) for c in cats))
+
+
+def _ticket(m: KioskModel, now: float, t):
+    cfg, lang, tk = m.config or {}, m.lang, m.ticket
+    d = tk.data
+    svc = next((s for s in cfg.get("services", []) if s["id"] == d["service"]), None)
+    names = {c["id"]: _name(c, lang) for c in cfg.get("counters", [])}
+    # In number order: "Quầy 1 hoặc Quầy 2" reads as a place to look for, whatever the hall's preference.
+    counters = [names.get(n, f"{'Counter' if lang == 'en' else 'Quầy'} {n}") for n in sorted(d.get("counters", []))]
+    ahead = int(d.get("ahead", 0))
+    ahead_text = t("ahead_none") if ahead == 0 else t("ahead_one") if ahead == 1 else t("ahead", n=ahead)
+    cats = {c["id"]: c for c in cfg.get("priority", {}).get("categories", [])}
+    prio = t("priority_ticket", name=_name(cats[d["priority"]], lang)) if d.get("priority") in cats else ""
+    state = "trouble" if tk.print_state in ("waiting", "failed") else tk.print_state
+    if tk.print_state == "waiting":
+        key = {"paper_out": "paper_out", "cover_open": "cover_open"}.get(tk.reason, "print_failed")
+    else:
+        key = {"printed": "printed", "failed": "print_failed"}.get(tk.print_state, "printing")
+    wait = t("wait_min", m=d["wait_min"]) if ahead and d.get("wait_min") else ""
+    service = _name(svc, lang) if svc else d["service"]
+    go_to = t("go_to", counters=join_or(counters, lang))
+    return "", TicketBody(t("your_number"), d["ticket"], service, prio, go_to, ahead_text, wait,
+                                        t(key), state, t("done"))
+
+
+def _fields(m: KioskModel, now: float, t):
+    cat = m.catalog
+    items = tuple(Item(f.id, f.name_en if m.lang == "en" else f.name, t("n_procedures", n=f.count))
+                  for f in (cat.fields if cat else []) if f.count)
+    return t("choose_field"), ListBody(items, t("choose_field"), t("search"), "" if items else t("no_catalog"),
+                                 cat.note if cat and m.lang == "vi" else "")
+
+
+def _procedures(m: KioskModel, now: float, t):
+    cat = m.catalog
+    f = cat.field(m.field_id) if cat and m.field_id else None
+    items = tuple(_proc_item(p, m.lang) for p in cat.in_field(m.field_id)) if f else ()
+    return (f.name_en if m.lang == "en" else f.name) if f else t("lookup"), ListBody(items)
+
+
+def _proc_name(p, lang: str) -> str:
+    return p.name_en if lang == "en" and p.name_en else p.name
+
+
+def _proc_item(p, lang: str) -> Item:
+    """The name, and under it the time limit's first clause ("Giải quyết ngay trong ngày tiếp nhận hồ sơ")."""
+    first = re.split(r"[;.]\s", p.time_limit + " ", maxsplit=1)[0].strip()
+    return Item(p.id, _proc_name(p, lang), first if len(first) <= 90 else first[:88].rsplit(" ", 1)[0] + " …")
+
+
+def _detail(m: KioskModel, now: float, t):
+    p = m.catalog.get(m.proc_id) if m.catalog and m.proc_id else None
+    if p is None:
+        return t("lookup"), DetailBody("", (), t("take_for"), "", False, t("no_catalog"))
+    svc = next((s for s in (m.config or {}).get("services", []) if s["id"] == p.service), None)
+    can = svc is not None and m.can_take(now)
+    sub = (t("take_service", service=_name(svc, m.lang)) if can else
+           t("cannot_take_offline") if not m.reachable(now) else t("cannot_take_closed") if svc else "")
+    sections = tuple((t(key) + ("" if ok else f" — {t('unverified_item')}"), text) for key, text, ok in p.sections)
+    f = m.catalog.field(p.field)
+    heading = (f.name_en if m.lang == "en" else f.name) if f else t("lookup")
+    return heading, DetailBody(_proc_name(p, m.lang), sections, t("take_for"), sub, can,
+                               t("unverified") if p.unverified else "")
+
+
+def _search(m: KioskModel, now: float, t):
+    results = tuple(_proc_item(p, m.lang) for p in m.catalog.search(m.query)) if m.catalog else ()
+    count = "" if not m.query.strip() else t("found", n=len(results)) if results else t("not_found")
+    return t("find_title"), SearchBody(m.query, t("find_hint"), count, results, t("key_space"), t("key_delete"),
+                                       t("key_clear"))
+
+
+def _closed(m: KioskModel, now: float, t):
+    cfg = m.config
+    lines = tuple(hours.hours_lines(cfg, m.lang)) if cfg else ()
+    opens = hours.next_opening(cfg, now, m.lang) if cfg else None
+    detail = t("holiday") if cfg and hours.is_closed_date(cfg, now) else ""
+    lines = ((t("hours") + ":",) + lines if lines else ()) + ((t("opens", when=opens),) if opens else ())
+    return "", InfoBody(t("closed"), lines, detail, t("lookup") if m.catalog else "")
+
+
+def _offline(m: KioskModel, now: float, t):
+    if m.connecting(now):
+        return "", InfoBody(t("connecting"), (), "", t("lookup") if m.catalog else "")
+    why = t("offline_server") if m.connected and m.server_online is False else t("offline_broker")
+    return "", InfoBody(t("offline"), (t("reconnects"),), why, t("lookup") if m.catalog else "")
+
+
+_BODIES = {"home": _home, "priority": _priority, "ticket": _ticket, "fields": _fields, "procedures": _procedures,
+           "detail": _detail, "search": _search, "closed": _closed, "offline": _offline}
+
+
+def clock_text(m: KioskModel, now: float) -> tuple[str, str]:
+    """('09:41', 'Thứ Tư, 25/11') in the hall's time zone (the year does not fit the header's corner)."""
+    zone = ZoneInfo((m.config or {}).get("hall", {}).get("timezone", "Asia/Ho_Chi_Minh"))
+    local = datetime.fromtimestamp(now, zone)
+    return local.strftime("%H:%M"), f"{WEEKDAYS[LANGS.index(m.lang)][local.weekday()]}, {local:%d/%m}"
