@@ -20,9 +20,10 @@ from broker.service import HallService
 from hall.config import ID_PATTERN, HallConfig
 from hall.device import DeviceConfig
 from hall.protocol import ROLES, SERVER_ID
+from hall.runtime import software_version
 
 log = logging.getLogger("motcua.server")
-VERSION = "0.1.0"
+VERSION = software_version() or "0.1.0"
 CATALOG_FILE = "catalog.json"   # the retained `catalog` payload, written by `motcua catalog import`
 
 

@@ -14,6 +14,8 @@ import os
 import time
 from pathlib import Path
 
+from hall.runtime import kivy_environment, software_version
+
 log = logging.getLogger("motcua.display")
 HERE = Path(__file__).resolve().parent
 # Kivy's loop wakes MAX_FPS times a second even when nothing changes (redraws happen only on
@@ -25,11 +27,7 @@ MAX_FPS = 20
 
 def prepare_kivy(size: tuple[int, int], fullscreen: bool) -> None:
     """Kivy reads these when first imported: call before any `import kivy`."""
-    os.environ.setdefault("KIVY_NO_ARGS", "1")            # our argv is argparse's, not Kivy's
-    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")      # log through `logging`, as the rest of motcua
-    os.environ.setdefault("KIVY_NO_FILELOG", "1")
-    os.environ.setdefault("KIVY_HOME", str(Path.home() / ".cache" / "motcua" / "kivy"))
-    Path(os.environ["KIVY_HOME"]).parent.mkdir(parents=True, exist_ok=True)   # Kivy makes only the last level
+    kivy_environment()
     from kivy.config import Config
     Config.set("graphics", "width", str(size[0]))
     Config.set("graphics", "height", str(size[1]))
@@ -59,6 +57,7 @@ def run_display(device_toml: str | Path, size: tuple[int, int] = (1920, 1080), f
     if probe:
         app.probe = Probe(app)
     import signal
+
     from kivy.clock import Clock
     # SIGTERM (systemd, the demo): close the window in order, so the device says 'offline' itself.
     signal.signal(signal.SIGTERM, lambda *_: Clock.schedule_once(lambda dt: app.stop()))
@@ -114,7 +113,7 @@ def make_app(dev, cfg):
                                        on_played=self.probe.played if self.probe else None,
                                        on_started=self.probe.speaking if self.probe else None).start()
             self.client = HallClient(dev, subscribe=["config", "board", "called"], on_message=self._on_message,
-                                     on_connection=self._on_connection, version=_version())
+                                     on_connection=self._on_connection, version=software_version())
             self.client.start()
             Clock.schedule_interval(self._tick, 1.0)
             self._tick(0)
@@ -213,15 +212,6 @@ def make_app(dev, cfg):
                     self.probe.event("drawn", seq=seq, ticket=number.text, t=t, steps=self.timing.pop(seq, []))
 
     return DisplayApp()
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-        return version("motcua")
-    except Exception:
-        return ""
-
 
 
 def spawn_display(device_toml: str | Path, size: tuple[int, int] = (1280, 720), fullscreen: bool = False,

@@ -15,6 +15,8 @@ import os
 import time
 from pathlib import Path
 
+from hall.runtime import kivy_environment, software_version
+
 log = logging.getLogger("motcua.kiosk")
 MAX_FPS = 30     # frames are drawn only on change; this caps the loop's wake-ups while in use
 IDLE_FPS = 5     # …and this while nobody touches it: a first touch-down waits ≤ 200 ms (docs/kiosk.md)
@@ -30,11 +32,7 @@ def scale(width: int, height: int) -> tuple[float, bool]:
 
 def prepare_kivy(size: tuple[int, int], fullscreen: bool) -> None:
     """Kivy reads these when first imported: call before any `import kivy`."""
-    os.environ.setdefault("KIVY_NO_ARGS", "1")            # our argv is argparse's, not Kivy's
-    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")      # log through `logging`, as the rest of motcua
-    os.environ.setdefault("KIVY_NO_FILELOG", "1")
-    os.environ.setdefault("KIVY_HOME", str(Path.home() / ".cache" / "motcua" / "kivy"))
-    Path(os.environ["KIVY_HOME"]).parent.mkdir(parents=True, exist_ok=True)   # Kivy makes only the last level
+    kivy_environment()
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy")     # the kiosk makes no sound (the printer beeps)
     from kivy.config import Config
     Config.set("graphics", "width", str(size[0]))
@@ -130,7 +128,7 @@ def make_app(dev, printer_cfg, spool_path: Path, settings):
             self.printer = TicketPrinter(printer_cfg, spool_path, on_status=self._printer_status)
             self.client = HallClient(dev, subscribe=["config", "board", "catalog", "server_status"],
                                      on_message=self._on_message, on_connection=self._on_connection,
-                                     version=_version())
+                                     version=software_version())
             self.worker = Worker(self.client, self.printer, lambda: self.model.config,
                                  lambda *a: Clock.schedule_once_free(lambda dt: self._from_worker(*a)),
                                  gate_s=0.5).start()
@@ -167,7 +165,7 @@ def make_app(dev, printer_cfg, spool_path: Path, settings):
 
         def _printer_status(self, state: str) -> None:
             # The spool's thread: staff see it in the kiosk's retained status, the citizen on screen.
-            self.client.set_status(Status("online", "kiosk", _version(), state))
+            self.client.set_status(Status("online", "kiosk", software_version(), state))
             Clock.schedule_once_free(lambda dt: self._apply("printer", state))
 
         # --- UI thread --------------------------------------------------------------------------
@@ -272,9 +270,3 @@ def make_app(dev, printer_cfg, spool_path: Path, settings):
     return KioskApp()
 
 
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-        return version("motcua")
-    except Exception:
-        return ""
