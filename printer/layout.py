@@ -255,19 +255,22 @@ def render_ticket(info: TicketInfo, width: int) -> Image.Image:
 def _priority_box(page: _Page, category: str) -> None:
     """ƯU TIÊN white on a black box, the category under it: seen from afar by clerk and citizen.
 
-    The box hugs the word rather than spanning the paper: a black band across 80 mm would be
-    ~6 KB more to send and burn paper for nothing.
+    The box hugs the word rather than spanning the paper, and like the number it is drawn at half
+    resolution and doubled (the encoder sends it at a quarter of the bytes): a priority ticket
+    then stays under 20 KB, 1.4 s at 115200 baud.
     """
     sz = page.sz
-    f, _ = fit("ƯU TIÊN", BOLD, sz.priority, sz.min_text, page.width - 4 * sz.margin)
+    f, _ = fit("ƯU TIÊN", BOLD, sz.priority // 2, sz.min_text // 2, (page.width - 4 * sz.margin) // 2)
     left, top, right, bottom = f.getbbox("ƯU TIÊN")
-    pad = sz.gap * 2
-    box_w, box_h = right - left + 2 * pad, bottom - top + pad + sz.gap
-    x = (page.width - box_w) // 2
-    page.room(box_h)
-    page.draw.rectangle((x, page.y, x + box_w - 1, page.y + box_h - 1), fill=_BLACK)
-    page.draw.text((x + pad - left, page.y + (box_h - (bottom - top)) // 2 - top), "ƯU TIÊN", font=f, fill=_WHITE)
-    page.skip(box_h + sz.gap // 2)
+    pad = sz.gap
+    half = Image.new("L", (right - left + 2 * pad, bottom - top + pad + sz.gap // 2), _BLACK)
+    ImageDraw.Draw(half).text((pad - left, (half.height - (bottom - top)) // 2 - top), "ƯU TIÊN", font=f,
+                              fill=_WHITE)
+    big = half.point(_LUT).resize((2 * half.width, 2 * half.height), Image.NEAREST)
+    page.room(big.height)
+    x = (page.width - big.width) // 2
+    page.img.paste(big, (x + x % 2, page.y))      # even x: blocks line up with the encoder's bytes
+    page.skip(big.height + sz.gap // 2)
     if category:
         page.text(category, BOLD, sz.small)
     page.skip(sz.gap * 2)                          # apart from the hall name: it is not the same thing
