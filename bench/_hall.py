@@ -81,14 +81,8 @@ class BenchHall:
 
     # provisioning happens before `serve`, straight into the ledger and Mosquitto's files
     def provision(self, devices: list[tuple[str, str, int | None]]) -> dict[str, DeviceConfig]:
-        from broker.ledger import Ledger
-        from broker.server import add_device
-        self.data.mkdir(parents=True, exist_ok=True)
-        ledger = Ledger(self.data / "hall.db")
-        try:
-            return {d: add_device(self.cfg, self.data, ledger, d, role, counter) for d, role, counter in devices}
-        finally:
-            ledger.close()
+        from broker.server import add_devices
+        return add_devices(self.cfg, self.data, devices)
 
     def secret(self) -> str:
         return (self.data / "hall.secret").read_text().strip()
@@ -258,18 +252,43 @@ class Kiosk:
         return self.clients[i]
 
 
+def closed_loop(keys, loop, what: str) -> Run:
+    """Run `loop(key, run)` on one thread per key, all released at once; the merged Run, timed from
+    the release to the last thread's end. Raises when any request failed."""
+    keys = list(keys)
+    runs = [Run() for _ in keys]
+    start = threading.Barrier(len(keys) + 1)
+
+    def body(key, run: Run) -> None:
+        start.wait()
+        loop(key, run)
+
+    threads = [threading.Thread(target=body, args=(k, r), name=f"{what}-{k}", daemon=True)
+               for k, r in zip(keys, runs, strict=True)]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    out = Run(elapsed=time.perf_counter() - t0)
+    for r in runs:
+        out.latencies += r.latencies
+        out.errors += r.errors
+    if out.errors:
+        raise RuntimeError(f"{len(out.errors)} {what} requests failed, first: {out.errors[0]}")
+    return out
+
+
 def take_tickets(kiosks: list[Kiosk], total: int, services: list[str] = SERVICES,
                  priority_every: int = 10, offset: int = 0) -> Run:
     """Closed loop: each kiosk sends its next take-ticket when the previous reply arrived.
     Tickets go round-robin over `services`; every `priority_every`-th one is an 'elderly' ticket."""
     n = len(kiosks)
     shares = [total // n + (1 if i < total % n else 0) for i in range(n)]
-    runs = [Run() for _ in kiosks]
-    start = threading.Barrier(n + 1)
 
-    def loop(k: int) -> None:
-        kiosk, run = kiosks[k], runs[k]
-        start.wait()
+    def loop(k: int, run: Run) -> None:
+        kiosk = kiosks[k]
         for i in range(shares[k]):
             j = offset + k + i * n
             args = {"service": services[j % len(services)]}
@@ -288,20 +307,7 @@ def take_tickets(kiosks: list[Kiosk], total: int, services: list[str] = SERVICES
                 return
             run.latencies.append(dt * 1000)
 
-    threads = [threading.Thread(target=loop, args=(k,), name=f"kiosk-{k}", daemon=True) for k in range(n)]
-    for t in threads:
-        t.start()
-    start.wait()
-    t0 = time.perf_counter()
-    for t in threads:
-        t.join()
-    out = Run(elapsed=time.perf_counter() - t0)
-    for r in runs:
-        out.latencies += r.latencies
-        out.errors += r.errors
-    if out.errors:
-        raise RuntimeError(f"{len(out.errors)} take-ticket requests failed, first: {out.errors[0]}")
-    return out
+    return closed_loop(range(n), loop, "take-ticket")
 
 
 def kiosk_devices(prefix: str, kiosks: int, tickets_each: int) -> list[list[str]]:

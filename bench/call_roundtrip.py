@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench._hall import (run_in_temp, COUNTER1_SERVICES, HEADER, SERVICES, BenchHall, CpuMeter, Kiosk, Run, bench_line,
+from bench._hall import (closed_loop, run_in_temp, COUNTER1_SERVICES, HEADER, SERVICES, BenchHall, CpuMeter, Kiosk, Run, bench_line,
                          disk_of, interleaved, kiosk_devices, machine_note, pct, row, take_tickets, verdict)
 from hall.protocol import Call
 
@@ -80,12 +80,9 @@ class Display:
 
 def call_loop(counters: dict[int, object], quota: dict[int, int], display: Display) -> Run:
     """Closed loop per counter: call-next, wait for the reply and the display's event, again."""
-    runs = {c: Run() for c in counters}
-    start = threading.Barrier(len(counters) + 1)
 
-    def loop(number: int) -> None:
-        client, run = counters[number], runs[number]
-        start.wait()
+    def loop(number: int, run: Run) -> None:
+        client = counters[number]
         for _ in range(quota[number]):
             t0 = time.perf_counter()
             try:
@@ -99,20 +96,7 @@ def call_loop(counters: dict[int, object], quota: dict[int, int], display: Displ
                 return
             run.latencies.append((heard - t0) * 1000)
 
-    threads = [threading.Thread(target=loop, args=(c,), daemon=True) for c in counters]
-    for t in threads:
-        t.start()
-    start.wait()
-    t0 = time.perf_counter()
-    for t in threads:
-        t.join()
-    out = Run(elapsed=time.perf_counter() - t0)
-    for r in runs.values():
-        out.latencies += r.latencies
-        out.errors += r.errors
-    if out.errors:
-        raise RuntimeError(f"{len(out.errors)} call-next requests failed, first: {out.errors[0]}")
-    return out
+    return closed_loop(counters, loop, "call-next")
 
 
 def run(args, root: Path) -> int:

@@ -64,6 +64,18 @@ def add_device(cfg: HallConfig, data_dir: Path, ledger: Ledger, device_id: str, 
     return DeviceConfig(device_id, role, password, counter, cfg.id, host, cfg.mqtt_port)
 
 
+def add_devices(cfg: HallConfig, data_dir: Path, devices: list[tuple[str, str, int | None]]
+                ) -> dict[str, DeviceConfig]:
+    """Provision several devices (id, role, counter) on their own ledger connection: before `serve`
+    starts, or beside a running one, as `motcua device add` does."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(data_dir / "hall.db")
+    try:
+        return {d: add_device(cfg, data_dir, ledger, d, role, counter) for d, role, counter in devices}
+    finally:
+        ledger.close()
+
+
 def remove_device(cfg: HallConfig, data_dir: Path, ledger: Ledger, device_id: str) -> bool:
     """Unregister a device; Mosquitto forgets its password at once."""
     if not ledger.remove_device(device_id):
@@ -110,11 +122,7 @@ class HallServer:
     def add_device(self, device_id: str, role: str, counter: int | None = None) -> DeviceConfig:
         # Its own connection, like `motcua device add` from another process: the service's
         # connection belongs to the service's worker thread and its transactions.
-        ledger = Ledger(self.data_dir / "hall.db")
-        try:
-            return add_device(self.cfg, self.data_dir, ledger, device_id, role, counter)
-        finally:
-            ledger.close()
+        return add_devices(self.cfg, self.data_dir, [(device_id, role, counter)])[device_id]
 
     def healthy(self) -> bool:
         """True while the hall service's worker runs its loop (for systemd's watchdog)."""

@@ -9,8 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from broker.ledger import Ledger
-from broker.server import add_device
+from broker.server import add_devices
 from hall.config import load_hall
 from hall.device import DeviceConfig
 from motcua_cli.demo_hall import write_demo_hall
@@ -31,12 +30,7 @@ class HallProcess:
         self.log = open(tmp / "serve.log", "ab")
 
     def provision(self, devices: list[tuple[str, str, int | None]]) -> dict[str, DeviceConfig]:
-        self.data.mkdir(parents=True, exist_ok=True)
-        ledger = Ledger(self.data / "hall.db")
-        try:
-            return {d: add_device(self.cfg, self.data, ledger, d, role, counter) for d, role, counter in devices}
-        finally:
-            ledger.close()
+        return add_devices(self.cfg, self.data, devices)
 
     def _served(self) -> int:
         return (self.tmp / "serve.log").read_bytes().count(b"serving;")

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from kiosk.screens.widgets import KioskScreen
+from kiosk.screens.widgets import NoticeScreen
 
 
-class ClosedScreen(KioskScreen):
-    def show(self, view) -> None:
-        ids, b = self.ids, view.body
-        ids.title.text = b.title
-        ids.detail.text = b.detail
-        ids.lines.text = "\n".join(b.lines)
-        ids.lookup.title = b.lookup
+class ClosedScreen(NoticeScreen):
+    """Its layout is in closed.kv; what it shows comes from kiosk.views."""

@@ -31,6 +31,21 @@ class KioskScreen(Screen):
         raise NotImplementedError
 
 
+class NoticeScreen(KioskScreen):
+    """A screen that only tells the citizen something (closed, offline): title, detail, lines, lookup.
+
+    No .kv rule of its own: Kivy applies a base class's rules to subclasses too, and each notice
+    screen lays its widgets out in its own .kv file.
+    """
+
+    def show(self, view) -> None:
+        ids, b = self.ids, view.body
+        ids.title.text = b.title
+        ids.detail.text = b.detail
+        ids.lines.text = "\n".join(b.lines)
+        ids.lookup.title = b.lookup
+
+
 class Overlay(FloatLayout):
     """A box over the whole window; it swallows every touch, so nothing behind it is tapped."""
     text = StringProperty("")
