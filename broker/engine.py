@@ -25,9 +25,12 @@ RECENT_CALLS = 10
 
 
 class Engine:
-    def __init__(self, cfg: HallConfig, now: float):
+    def __init__(self, cfg: HallConfig, now: float, last_day: str = ""):
+        """`last_day`: the furthest service day this hall has reached (ISO date, from the ledger)."""
         self.cfg = cfg
-        self.day = self.service_day(now)
+        # The day only moves forward, across restarts too: a clock set back at boot (a Pi has no
+        # RTC) must not reopen a day whose numbers were already issued, ticket or not.
+        self.day = max(self.service_day(now), last_day)
         self.tickets: dict[str, Ticket] = {}
         self.lines = Lines()
         self.counters = {c.id: CounterState(c.id) for c in cfg.counters}
@@ -271,6 +274,9 @@ class Engine:
             raise ProtocolError("unknown_service", service)
         if to_counter is not None and to_counter not in self.counters:
             raise ProtocolError("unknown_counter", str(to_counter))
+        if to_counter == counter:
+            raise ProtocolError("bad_request", "'to_counter' is the sender's own counter",
+                                "Phiếu đang ở chính quầy này. Hãy chọn quầy khác.")
         t = self._current(counter)
         c = self.counters[counter]
         out = Outcome()

@@ -10,6 +10,7 @@ every report is computed from (triggers refuse UPDATE and DELETE on it).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -54,8 +55,28 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
 ]
 
 _TICKET_COLS = [f.name for f in fields(Ticket)]
-_INSERT_TICKET = (f"INSERT OR REPLACE INTO tickets ({', '.join(_TICKET_COLS)}) "
+# A ticket row is written once when issued and then only updated: never INSERT OR REPLACE, which
+# would silently put a second citizen's ticket over the first one's if a number were issued twice.
+_INSERT_TICKET = (f"INSERT INTO tickets ({', '.join(_TICKET_COLS)}) "
                   f"VALUES ({', '.join('?' for _ in _TICKET_COLS)})")
+_UPDATE_TICKET = (f"UPDATE tickets SET {', '.join(f'{k} = ?' for k in _TICKET_COLS[1:])} WHERE id = ?")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True when a write failed because the disk (or the database's size limit) is full."""
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc)
+    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+
+
+def free_bytes(folder: str | Path) -> int:
+    """Space left for an ordinary user on the file system of `folder`."""
+    st = os.statvfs(folder)
+    return st.f_bavail * st.f_frsize
+
+
+# Below this SQLite cannot even open the ledger (its -shm index alone takes 32 KiB).
+LOW_SPACE = 256 * 1024
 
 
 @dataclass
@@ -135,10 +156,15 @@ class Ledger:
             tickets.update(out.tickets)
             counters.update(out.counters)
             events.extend(out.events)
+        issued = {e.ticket for e in events if e.kind == "issued"}
+        new = [tuple(getattr(t, k) for k in _TICKET_COLS) for t in tickets.values() if t.id in issued]
+        changed = [(*(getattr(t, k) for k in _TICKET_COLS[1:]), t.id)
+                   for t in tickets.values() if t.id not in issued]
         c = self.conn
         with self.writing():
-            c.executemany(_INSERT_TICKET, [tuple(getattr(t, k) for k in _TICKET_COLS)
-                                           for t in tickets.values()])
+            c.executemany(_INSERT_TICKET, new)
+            if changed and c.executemany(_UPDATE_TICKET, changed).rowcount != len(changed):
+                raise sqlite3.IntegrityError("a changed ticket is not in the ledger")
             c.executemany("INSERT OR REPLACE INTO counters VALUES (?, ?, ?, ?)",
                           [(k.id, int(k.paused), k.current, k.ordinary_run) for k in counters.values()])
             c.executemany(
@@ -184,12 +210,13 @@ class Ledger:
         return [CounterState(i, bool(p), cur, run)
                 for i, p, cur, run in self.conn.execute("SELECT * FROM counters")]
 
-    def recent_calls(self, day: str, limit: int = 10) -> list[Call]:
+    def recent_calls(self, day: str, limit: int = 10, after: int = 0) -> list[Call]:
+        """The day's last `limit` calls (-1: all) with a call seq above `after`, oldest first."""
         rows = self.conn.execute(
             "SELECT e.data, t.label, e.ticket, e.counter, e.service, e.kind, e.at, t.priority "
             "FROM events e JOIN tickets t ON t.id = e.ticket "
-            "WHERE e.day = ? AND e.kind IN ('called', 'recalled') ORDER BY e.id DESC LIMIT ?",
-            (day, limit)).fetchall()
+            "WHERE e.day = ? AND e.kind IN ('called', 'recalled') AND json_extract(e.data, '$.call_seq') > ? "
+            "ORDER BY e.id DESC LIMIT ?", (day, after, limit)).fetchall()
         return [Call(json.loads(d)["call_seq"], label, tid, counter, service, kind == "recalled", at, prio)
                 for d, label, tid, counter, service, kind, at, prio in reversed(rows)]
 

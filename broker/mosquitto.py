@@ -1,7 +1,7 @@
 """The hall's own Mosquitto: config, password file and ACL generated from the device registry.
 
     broker = Mosquitto(data_dir / "mosquitto", cfg)
-    broker.write(devices, server_hash)   # mosquitto.conf, passwd, acl
+    broker.write(devices, server_secret) # mosquitto.conf, passwd, acl (only files whose text changed)
     broker.start()                       # adopts a still-running one (after kill -9 of the service)
     broker.reload()                      # SIGHUP: re-reads passwd and acl after `device add`
 """
@@ -29,10 +29,21 @@ log = logging.getLogger("motcua.mosquitto")
 _ITERATIONS = 101
 
 
-def hash_password(password: str, salt: bytes | None = None) -> str:
+def hash_password(password: str, salt: bytes | None = None, iterations: int = _ITERATIONS) -> str:
     salt = salt or secrets.token_bytes(12)
-    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, _ITERATIONS)
-    return f"$7${_ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    """True when `hashed` (Mosquitto's "$7$" format) is the hash of `password`."""
+    try:
+        _, kind, iterations, salt, _digest = hashed.split("$")
+        if kind != "7":
+            return False
+        return secrets.compare_digest(hash_password(password, base64.b64decode(salt), int(iterations)), hashed)
+    except (ValueError, TypeError):
+        return False
 
 
 def new_password() -> str:
@@ -60,6 +71,57 @@ def acl_text(hall: str, devices: list[dict]) -> str:
                 *(f"topic read {topic}" for topic in (t.config, t.catalog, t.board, t.called, t.server_status)),
                 ""]
     return "\n".join(out)
+
+
+class BrokerPortBusy(RuntimeError):
+    """Another program listens on the hall's MQTT port: we never use a broker that is not ours."""
+
+
+def port_in_use(host: str, port: int) -> str | None:
+    """None when `host:port` is free to listen on; else a sentence saying who holds it and what to do.
+
+    A broker already there (Debian's own mosquitto service on 1883, a second hall) would take the
+    hall's retained board and anonymous requests while our Mosquitto cannot start.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as Mosquitto does: TIME_WAIT is no obstacle
+        try:
+            s.bind((host or "0.0.0.0", port))
+            return None
+        except OSError:
+            pass
+    holder = _listener(port)
+    who = f"{holder[1]} (pid {holder[0]})" if holder else "another program"
+    hint = ("If it is Debian's own Mosquitto service, stop it for good with "
+            "'sudo systemctl disable --now mosquitto'" if holder and holder[1] == "mosquitto"
+            else "Stop that program")
+    return (f"port {port} is already in use by {who}; motcua runs its own Mosquitto and will not use "
+            f"another broker. {hint}, or give the hall another port ([server] mqtt_port in "
+            f"hall.toml, or --mqtt-port).")
+
+
+def _listener(port: int) -> tuple[int, str] | None:
+    """(pid, program name) of the process listening on TCP `port`, when /proc lets us see it."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if len(f) > 9 and f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:   # 0A: LISTEN
+                inodes.add(f"socket:[{f[9]}]")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                if os.readlink(fd) in inodes:
+                    return int(proc.name), (proc / "comm").read_text().strip()
+        except OSError:
+            continue
+    return None
 
 
 class Mosquitto:
@@ -99,19 +161,29 @@ class Mosquitto:
             lines.insert(1, "user root")
         return "\n".join(lines) + "\n"
 
-    def write(self, devices: list[dict], server_hash: str, conf: bool = True) -> bool:
-        """Write passwords and ACL (and config); True when mosquitto.conf itself changed."""
+    def write(self, devices: list[dict], server_secret: str, conf: bool = True) -> bool:
+        """Write passwords and ACL (and config); True when mosquitto.conf itself changed.
+
+        A file whose text is unchanged is not written again: on a full disk a rewrite fails, and
+        `serve` must still start (and a Pi's SD card is spared the writes).
+        """
         self.dir.mkdir(parents=True, exist_ok=True)
-        users = [f"{SERVER_ID}:{server_hash}"] + [f"{d['id']}:{d['password_hash']}" for d in devices]
+        users = [f"{SERVER_ID}:{self._server_hash(server_secret)}"] + [
+            f"{d['id']}:{d['password_hash']}" for d in devices]
         _write_private(self.dir / "passwd", "\n".join(users) + "\n")
         _write_private(self.dir / "acl", acl_text(self.cfg.id, devices))
-        if not conf:
-            return False
-        text = self.conf_text()
-        changed = not self.conf.exists() or self.conf.read_text() != text
-        if changed:
-            _write_private(self.conf, text)
-        return changed
+        return conf and _write_private(self.conf, self.conf_text())
+
+    def _server_hash(self, secret: str) -> str:
+        # A fresh salt each start would change passwd every time: keep the hash that still matches.
+        try:
+            for line in (self.dir / "passwd").read_text().splitlines():
+                user, _, hashed = line.partition(":")
+                if user == SERVER_ID and verify_password(secret, hashed):
+                    return hashed
+        except OSError:
+            pass
+        return hash_password(secret)
 
     # --- the process ----------------------------------------------------------
 
@@ -138,6 +210,9 @@ class Mosquitto:
             return
         if running:
             _terminate(running)
+        busy = port_in_use(self.cfg.mqtt_bind, self.cfg.mqtt_port)
+        if busy:
+            raise BrokerPortBusy(busy)
         self.proc = subprocess.Popen(
             [mosquitto_binary(), "-c", str(self.conf)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -203,12 +278,19 @@ def _terminate(pid: int, proc: subprocess.Popen | None = None) -> None:
         proc.wait()
 
 
-def _write_private(path: Path, text: str) -> None:
+def _write_private(path: Path, text: str) -> bool:
+    """Write a private (mode 600) file atomically; False, writing nothing, when it already says `text`."""
+    try:
+        if path.read_text() == text:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
     tmp = path.with_suffix(path.suffix + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)
     os.replace(tmp, path)
+    return True
 
 
 def _tail(path: Path, lines: int = 5) -> str:

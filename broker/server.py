@@ -13,7 +13,8 @@ import threading
 import time
 from pathlib import Path
 
-from broker.ledger import Ledger
+from broker.datalock import DataLock
+from broker.ledger import LOW_SPACE, Ledger, free_bytes, is_disk_full
 from broker.model import Device
 from broker.mosquitto import Mosquitto, hash_password, new_password
 from broker.service import HallService
@@ -25,6 +26,10 @@ from hall.runtime import software_version
 log = logging.getLogger("motcua.server")
 VERSION = software_version() or "0.1.0"
 CATALOG_FILE = "catalog.json"   # the retained `catalog` payload, written by `motcua catalog import`
+
+
+class DiskFull(RuntimeError):
+    """The data folder's disk is full: the hall server cannot open its ledger until there is space."""
 
 
 class ProvisionError(ValueError):
@@ -87,7 +92,7 @@ def remove_device(cfg: HallConfig, data_dir: Path, ledger: Ledger, device_id: st
 def _reload_registry(cfg: HallConfig, data_dir: Path, ledger: Ledger) -> None:
     # Only passwd and acl: mosquitto.conf (ports) belongs to `serve`, which may override them.
     broker = Mosquitto(data_dir / "mosquitto", cfg)
-    broker.write(ledger.devices(), hash_password(server_secret(data_dir)), conf=False)
+    broker.write(ledger.devices(), server_secret(data_dir), conf=False)
     running = broker._running_pid()
     if running:
         broker.pid = running
@@ -101,15 +106,27 @@ class HallServer:
         self.clock = clock
         self.ledger: Ledger | None = None
         self.broker = Mosquitto(self.data_dir / "mosquitto", cfg)
+        self.lock = DataLock(self.data_dir)
         self.service: HallService | None = None
         self._stop = threading.Event()
         self._watch = threading.Thread(target=self._watch_broker, name="broker-watch", daemon=True)
 
     def start(self) -> "HallServer":
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.lock.acquire()   # before anything is written: a second server touches nothing
+        try:
+            return self._start()
+        except BaseException as exc:
+            self.stop()
+            if isinstance(exc, Exception) and (is_disk_full(exc) or free_bytes(self.data_dir) < LOW_SPACE):
+                raise DiskFull(f"the disk of {self.data_dir} is full ({free_bytes(self.data_dir) // 1024} KB "
+                               f"free): the hall server cannot open its ledger ({exc})") from exc
+            raise
+
+    def _start(self) -> "HallServer":
         self.ledger = Ledger(self.data_dir / "hall.db")
         secret = server_secret(self.data_dir)
-        changed = self.broker.write(self.ledger.devices(), hash_password(secret))
+        changed = self.broker.write(self.ledger.devices(), secret)
         self.broker.start(conf_changed=changed)
         self.service = HallService(self.cfg, self.ledger, "127.0.0.1", self.cfg.mqtt_port, secret,
                                    clock=self.clock, version=VERSION,
@@ -130,13 +147,20 @@ class HallServer:
 
     def _watch_broker(self) -> None:
         # If Mosquitto dies, start it again; clients (the service too) reconnect by themselves.
+        # While it cannot start (port taken, disk full) say so once a minute, not twice a second.
+        said = {}
         while not self._stop.wait(0.5):
             if not self.broker.alive():
-                log.error("mosquitto is gone; starting it again")
                 try:
                     self.broker.start(conf_changed=True)
-                except Exception:
-                    log.exception("could not restart mosquitto")
+                    log.warning("mosquitto was gone; started it again")
+                    said.clear()
+                except Exception as exc:
+                    now = time.monotonic()
+                    reason = str(exc) or type(exc).__name__
+                    if now - said.get(reason, -1e9) >= 60:
+                        said[reason] = now
+                        log.error("mosquitto is gone and cannot start again: %s", reason)
 
     def stop(self, keep_broker: bool = False) -> None:
         self._stop.set()
@@ -150,3 +174,5 @@ class HallServer:
             self.broker.stop()
         if self.ledger:
             self.ledger.close()
+            self.ledger = None
+        self.lock.release()

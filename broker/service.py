@@ -20,12 +20,13 @@ from typing import Callable
 import paho.mqtt.client as mqtt
 
 from broker.engine import Engine
-from broker.ledger import Ledger, Stored
+from broker.ledger import Ledger, Stored, is_disk_full
 from broker.model import Device, Outcome
+from broker.outbox import CallOutbox
 from hall.client import _no_delay
 from hall.config import HallConfig
-from hall.protocol import (SERVER_ID, Board, ProtocolError, Status, Topics, config_payload, decode_request, encode,
-                           reply_error, reply_ok, salvage_id)
+from hall.protocol import (SERVER_ID, TRANSIENT, Board, Call, ProtocolError, Status, Topics, config_payload,
+                           decode_request, encode, reply_error, reply_ok, salvage_id)
 
 log = logging.getLogger("motcua.service")
 
@@ -43,7 +44,14 @@ class HallService:
         self.catalog_path = catalog_path   # the retained `catalog` as `motcua catalog import` stored it
         self.topics = Topics(cfg.id)
         self.version = version
+        self.complaints = Complaints()
         self.engine = self._load_engine()
+        # Calls committed but perhaps never handed to the broker (a crash between the commit and
+        # the publish): sent again at the first connect, before the board. Displays drop a seq
+        # they have already seen, so a call is heard at least once and never twice.
+        self.outbox = CallOutbox(ledger.meta("call_acked"))
+        self._unsent: list[Call] = ledger.recent_calls(self.engine.day, limit=-1, after=self.outbox.acked)
+        self._acked_stored = self.outbox.acked
         self.board_seq = self._board_reserved = ledger.meta("board_seq")
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.statuses: dict[str, dict] = {}
@@ -54,7 +62,10 @@ class HallService:
         self._board_dirty = False
         self._commits_since_checkpoint = 0
         self._alive_at = time.monotonic()
-        self._pruned_day = ""
+        # Forget week-old replies now, not at the next rollover: a request retained or queued in
+        # the broker for that long must not find a stale answer, nor be run twice without one.
+        self._write(ledger.prune_requests, clock() - REQUEST_MEMORY_S)
+        self._pruned_day = self.engine.day
         self.handled = 0
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=SERVER_ID,
                                   protocol=mqtt.MQTTv311, clean_session=False)
@@ -68,23 +79,37 @@ class HallService:
         self.client.on_socket_open = _no_delay
         self.host, self.port = host, port
         self.connected = threading.Event()
+        self._clearing: set[str] = set()   # request topics whose retained message we cleared (paho's thread)
 
     def _load_engine(self) -> Engine:
-        engine = Engine(self.cfg, self.clock())
         led = self.ledger
-        # The day only moves forward, across restarts too: a clock set back at boot must not
-        # reopen a day whose numbers were already issued.
         last = led.meta("day")
-        if last and last > int(engine.day.replace("-", "")):
-            engine.day = f"{last // 10000:04d}-{last // 100 % 100:02d}-{last % 100:02d}"
+        engine = Engine(self.cfg, self.clock(), f"{last // 10000:04d}-{last // 100 % 100:02d}-{last % 100:02d}"
+                        if last else "")
+        if _day_number(engine.day) > last:
+            # Record the day reached at once, ticket or not: a restart with the clock set back
+            # must find it (the day only moves forward).
+            self._write(led.set_meta, "day", _day_number(engine.day))
         engine.restore(led.tickets(engine.day), led.counters(), led.meta("call_seq"),
                        led.recent_calls(engine.day), led.service_samples())
         # Tickets from an earlier day still open: the service was down across the reset hour.
         stale = led.open_tickets_before(engine.day)
         if stale:
             out = engine.expire(stale, self.clock())
-            led.store([out], [], {"call_seq": engine.call_seq}, engine.day)
+            self._write(led.store, [out], [], {"call_seq": engine.call_seq}, engine.day)
         return engine
+
+    def _write(self, fn, *args) -> bool:
+        """A ledger write outside a batch; on a full disk say so (once a minute) and go on."""
+        try:
+            fn(*args)
+            return True
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            self.complaints.say("disk_full", "the hall server's disk is full: nothing can be stored "
+                                "(kiosks are told to ask a clerk); free some space and it resumes by itself")
+            return False
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -122,6 +147,17 @@ class HallService:
         self.inbox.put(("connected", b""))
 
     def _on_message(self, client, userdata, msg):
+        if msg.retain and self.topics.parse_request(msg.topic) is not None:
+            # A request is an event, not a state: one published with retain would be run again at
+            # every (re)subscribe. Ignore it and clear it (an empty retained payload deletes it).
+            if msg.payload:
+                log.warning("ignored and cleared a retained request on %s", msg.topic)
+                self._clearing.add(msg.topic)
+                client.publish(msg.topic, b"", qos=1, retain=True)
+            return
+        if not msg.payload and msg.topic in self._clearing:
+            self._clearing.discard(msg.topic)   # the broker hands us our own clearing back
+            return
         self.inbox.put((msg.topic, msg.payload))
 
     # --- the worker -------------------------------------------------------------
@@ -165,9 +201,12 @@ class HallService:
     def _guard(self, fn, *args) -> None:
         try:
             fn(*args)
-        except Exception:
+        except Exception as exc:
             # The service keeps running; memory is rebuilt from the ledger, which is the truth.
-            log.exception("hall worker failed; reloading state from the ledger")
+            if is_disk_full(exc):
+                self.complaints.say("disk_full", "the hall server's disk is full; waiting for space")
+            else:
+                log.exception("hall worker failed; reloading state from the ledger")
             self.engine = self._load_engine()
 
     def _tick(self) -> None:
@@ -185,6 +224,9 @@ class HallService:
             self._pruned_day = self.engine.day
             self.ledger.prune_requests(now - REQUEST_MEMORY_S)
         self._devices.clear()   # pick up removed devices and changed roles
+        if self.outbox.settle() != self._acked_stored:
+            self._write(self.ledger.set_meta, "call_acked", self.outbox.acked)
+            self._acked_stored = self.outbox.acked
         self.ledger.checkpoint()
 
     def _process(self, batch: list[tuple[str, bytes]]) -> None:
@@ -230,19 +272,25 @@ class HallService:
         if stored or changed:
             try:
                 self._commit(outcomes, stored, now)
-            except Exception:
-                log.exception("ledger write failed; %d replies become 'internal' errors", len(replies))
+            except Exception as exc:
+                err = ProtocolError("disk_full" if is_disk_full(exc) else "internal", "ledger write failed")
+                if err.code == "disk_full":
+                    self.complaints.say("disk_full", "the hall server's disk is full: requests are refused "
+                                        "with disk_full until there is space again")
+                else:
+                    log.exception("ledger write failed; %d replies become 'internal' errors", len(replies))
                 failed = True
-                err = ProtocolError("internal", "ledger write failed")
                 replies = [(t, encode(reply_error(_reply_id(p), err))) for t, p in replies]
                 outcomes = []
         if failed:
             self.engine = self._load_engine()
         # Calls, then replies, at once; the board can wait for a quiet moment. A call goes first:
         # a citizen waits for the wall display, the clerk's screen can take a moment more.
+        if republish:
+            self._send_unsent()
         for out in outcomes:
             for call in out.calls:
-                self.client.publish(self.topics.called, call.to_payload(), qos=1)
+                self._publish_call(call)
         for topic, payload in replies:
             self.client.publish(topic, payload, qos=1)
         if republish:
@@ -260,24 +308,38 @@ class HallService:
 
     def _request(self, device_id: str, action: str, payload: bytes, now: float,
                  seen: dict, outcomes: list[Outcome], stored: list[Stored]) -> bytes:
+        """One request's reply. Same device + same id = same answer: every final reply is stored
+        with the request, refusals too, so a request redelivered after a crash (Mosquitto
+        reloading its autosave, a power cut) cannot take effect against a later state."""
         try:
             device = self._device(device_id)
-            req = decode_request(action, payload)
-            key = (device_id, req.id)
-            if key in seen:
-                return seen[key]
-            old = self.ledger.stored_reply(device_id, req.id)
-            if old is not None:
-                return old
-            out = self.engine.handle(device, req, now)
-            reply = encode(reply_ok(req.id, out.data))
-            outcomes.append(out)
-            stored.append(Stored(device_id, req.id, action, now, reply))
-            seen[key] = reply
-            return reply
         except ProtocolError as err:
             log.info("refused %s from %s: %s", action[:40], device_id, err)
-            return encode(reply_error(salvage_id(payload), err))
+            return encode(reply_error(salvage_id(payload), err))   # not ours to store under
+        rid = None
+        try:
+            req = decode_request(action, payload)
+            rid = req.id
+            prior = seen.get((device_id, rid)) or self.ledger.stored_reply(device_id, rid)
+            if prior is not None:
+                return prior
+            out = self.engine.handle(device, req, now)
+            reply = encode(reply_ok(rid, out.data))   # before the outcome counts: it could fail
+            outcomes.append(out)
+        except ProtocolError as err:
+            log.info("refused %s from %s: %s", action[:40], device_id, err)
+            if rid is None:
+                rid = err.rid
+                if rid is not None:   # refused before the stored replies were looked at
+                    prior = seen.get((device_id, rid)) or self.ledger.stored_reply(device_id, rid)
+                    if prior is not None:
+                        return prior
+            reply = encode(reply_error(rid, err))
+            if rid is None or err.code in TRANSIENT:
+                return reply
+        stored.append(Stored(device_id, rid, action, now, reply))
+        seen[(device_id, rid)] = reply
+        return reply
 
     def _device(self, device_id: str) -> Device:
         device = self._devices.get(device_id)
@@ -289,7 +351,7 @@ class HallService:
         return device
 
     def _status(self, device_id: str, payload: bytes, now: float) -> None:
-        if device_id == SERVER_ID:
+        if device_id == SERVER_ID or not payload:
             return
         try:
             status = Status.from_payload(payload)
@@ -297,11 +359,27 @@ class HallService:
             log.warning("bad status from %s: %s", device_id, err)
             return
         self.statuses[device_id] = asdict(status)
-        self.ledger.set_status(device_id, encode(asdict(status)).decode(), now)
+        # Only shown by `device list`: a full disk must not cost the batch it came in.
+        self._write(self.ledger.set_status, device_id, encode(asdict(status)).decode(), now)
 
     def _commit(self, outcomes: list[Outcome], stored: list[Stored], now: float) -> None:
-        self.ledger.store(outcomes, stored, {"call_seq": self.engine.call_seq,
-                                             "day": int(self.engine.day.replace("-", ""))}, self.engine.day)
+        acked = self.outbox.settle()
+        self.ledger.store(outcomes, stored, {"call_seq": self.engine.call_seq, "call_acked": acked,
+                                             "day": _day_number(self.engine.day)}, self.engine.day)
+        self._acked_stored = acked
+        self.complaints.clear("disk_full")
+
+    def _publish_call(self, call: Call) -> None:
+        self.outbox.sent(call.seq, self.client.publish(self.topics.called, call.to_payload(), qos=1))
+
+    def _send_unsent(self) -> None:
+        """At the first connect: the calls committed before a crash that the broker may never have had."""
+        calls, self._unsent = self._unsent, []
+        if calls:
+            log.warning("sending %d call(s) committed before the last stop but not confirmed by the broker",
+                        len(calls))
+        for call in calls:
+            self._publish_call(call)
 
     # --- publishing --------------------------------------------------------------
 
@@ -336,3 +414,26 @@ class HallService:
 
 def _reply_id(reply: bytes) -> str | None:
     return json.loads(reply).get("id")
+
+
+def _day_number(day: str) -> int:
+    return int(day.replace("-", ""))
+
+
+class Complaints:
+    """A problem that lasts (a full disk) is logged once a minute, not once per request."""
+
+    EVERY_S = 60.0
+
+    def __init__(self) -> None:
+        self._said: dict[str, float] = {}
+
+    def say(self, key: str, message: str) -> None:
+        now = time.monotonic()
+        if now - self._said.get(key, -1e9) >= self.EVERY_S:
+            self._said[key] = now
+            log.error(message)
+
+    def clear(self, key: str) -> None:
+        if self._said.pop(key, None) is not None:
+            log.warning("%s is over: the hall server stores again", key.replace("_", " "))

@@ -188,7 +188,7 @@ def _priority(t: Table) -> Priority:
         cats.append(PriorityCategory(c.text("id", pattern=ID_PATTERN), c.text("name"), c.text("name_en")))
         c.done()
     ids = [c.id for c in cats]
-    check(t, "categories", len(ids) == len(set(ids)), "two categories have the same id")
+    check(t, "categories", len(ids) == len(set(ids)), f"two categories have the same id {_repeated(ids)}")
     t.done()
     return Priority(policy, every, tuple(cats))
 
@@ -212,7 +212,7 @@ def _counters(root: Table) -> tuple[Counter, ...]:
         c.done()
     check(root, "counters", bool(counters), "the hall needs at least one counter")
     ids = [c.id for c in counters]
-    check(root, "counters", len(ids) == len(set(ids)), "two counters have the same id")
+    check(root, "counters", len(ids) == len(set(ids)), f"two counters have the same id {_repeated(ids)}")
     return tuple(counters)
 
 
@@ -233,7 +233,7 @@ def _services(root: Table, counter_ids: set[int]) -> tuple[Service, ...]:
         services.append(svc)
     check(root, "services", bool(services), "the hall needs at least one service")
     ids = [s.id for s in services]
-    check(root, "services", len(ids) == len(set(ids)), "two services have the same id")
+    check(root, "services", len(ids) == len(set(ids)), f"two services have the same id {_repeated(ids)}")
     # Two services printing the same label would send two citizens to one call.
     spans = sorted((s.prefix, s.first, s.last, s.id) for s in services)
     for a, b in zip(spans, spans[1:]):
@@ -278,7 +278,13 @@ def load_hall(path: str | Path) -> HallConfig:
                       priority, per_minute, footer, rating, notice, counters, services)
 
 
+def _repeated(ids: list) -> str:
+    """The first id that appears twice, quoted, for a message that names it ('' when none does)."""
+    return next((repr(i) for i in ids if ids.count(i) > 1), "")
+
+
 def with_ports(cfg: HallConfig, mqtt_port: int | None = None, http_port: int | None = None) -> HallConfig:
     """The same hall with ports overridden from the command line."""
     from dataclasses import replace
-    return replace(cfg, mqtt_port=mqtt_port or cfg.mqtt_port, http_port=http_port or cfg.http_port)
+    return replace(cfg, mqtt_port=cfg.mqtt_port if mqtt_port is None else mqtt_port,
+                   http_port=cfg.http_port if http_port is None else http_port)

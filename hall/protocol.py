@@ -112,8 +112,14 @@ ERRORS: dict[str, tuple[str, str]] = {
     "counter_paused": ("Quầy đang tạm dừng. Bấm “Tiếp tục” trước.", "counter is paused"),
     "already_rated": ("Phiếu này đã được đánh giá.", "ticket already rated"),
     "not_rateable": ("Phiếu này chưa được phục vụ tại quầy này.", "ticket not served at this counter"),
+    "disk_full": ("Hệ thống tạm ngưng cấp số, vui lòng báo cán bộ.", "the hall server's disk is full"),
     "internal": ("Lỗi hệ thống, vui lòng thử lại.", "internal error"),
 }
+
+# Refusals that say nothing about the request itself, only about the server at that moment:
+# they are not stored, so a retry with the same id may get a different answer. Every other
+# reply is final and stored with the request (same id, same answer — also after a crash).
+TRANSIENT = frozenset({"internal", "disk_full"})
 
 
 class ProtocolError(Exception):
@@ -124,6 +130,7 @@ class ProtocolError(Exception):
         self.code = code
         self.detail = detail
         self.message = message or ERRORS[code][0]
+        self.rid: str | None = None   # the request's id, when it could be read before the refusal
         super().__init__(f"{code}: {detail or ERRORS[code][1]}")
 
 
@@ -134,17 +141,53 @@ def encode(payload: dict[str, Any]) -> bytes:
     return json.dumps({"v": VERSION, **payload}, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _loads(payload: bytes) -> Any:
+    """Strict JSON: UTF-8, no NaN/Infinity (Python's json accepts them, RFC 8259 does not),
+    no number too large for a float, and no text that is not Unicode (a lone surrogate such
+    as "\\ud800" is valid JSON syntax but cannot be stored or sent back)."""
+    obj = json.loads(payload.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
+    if not _clean_text(obj):
+        raise ValueError("text that is not Unicode")
+    return obj
+
+
+def _clean_text(obj: Any) -> bool:
+    if isinstance(obj, str):
+        try:
+            obj.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(obj, dict):
+        return all(_clean_text(k) and _clean_text(v) for k, v in obj.items())
+    if isinstance(obj, list):
+        return all(_clean_text(v) for v in obj)
+    return True
+
+
 def decode(payload: bytes) -> dict[str, Any]:
     """A v1 JSON object, or ProtocolError bad_json / bad_version / too_large."""
     if len(payload) > MAX_PAYLOAD:
         raise ProtocolError("too_large", f"{len(payload)} bytes")
     try:
-        obj = json.loads(payload.decode("utf-8"))
+        obj = _loads(payload)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ProtocolError("bad_json") from None
     if not isinstance(obj, dict):
         raise ProtocolError("bad_json", "not a JSON object")
-    if obj.get("v") != VERSION or isinstance(obj.get("v"), bool):
+    # The integer 1 itself: 1.0, 1e0 and true are equal to 1 in Python, but not the version.
+    if type(obj.get("v")) is not int or obj["v"] != VERSION:
         raise ProtocolError("bad_version", f"v={obj.get('v')!r}")
     return obj
 
@@ -167,18 +210,30 @@ def salvage_id(payload: bytes) -> str | None:
     if len(payload) > MAX_PAYLOAD:
         return None
     try:
-        obj = json.loads(payload.decode("utf-8"))
+        obj = _loads(payload)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     return request_id(obj) if isinstance(obj, dict) else None
 
 
 def decode_request(action: str, payload: bytes) -> Request:
-    """Check envelope and arguments of one request; raises ProtocolError."""
-    obj = decode(payload)
+    """Check envelope and arguments of one request; raises ProtocolError (with `rid` when readable)."""
+    try:
+        obj = decode(payload)
+    except ProtocolError as err:
+        err.rid = salvage_id(payload) if err.code == "bad_version" else None
+        raise
     rid = request_id(obj)
     if rid is None:
         raise ProtocolError("bad_request", "'id' must be a text of 1-64 characters")
+    try:
+        return Request(rid, action, _arguments(action, obj))
+    except ProtocolError as err:
+        err.rid = rid
+        raise
+
+
+def _arguments(action: str, obj: dict[str, Any]) -> dict[str, Any]:
     spec = ACTIONS.get(action)
     if spec is None:
         raise ProtocolError("unknown_action", action[:64])
@@ -194,7 +249,7 @@ def decode_request(action: str, payload: bytes) -> Request:
         if isinstance(value, str) and len(value) > 64:
             raise ProtocolError("bad_request", f"'{name}' is too long")
         args[name] = value
-    return Request(rid, action, args)
+    return args
 
 
 def reply_ok(rid: str | None, data: dict[str, Any]) -> dict[str, Any]:
@@ -228,13 +283,20 @@ class Call:
         return cls(**{k: obj[k] for k in cls.__dataclass_fields__ if k in obj})
 
 
+# Status.printer: what a kiosk's printer is doing. A kiosk whose device.toml has no [printer]
+# says "not_configured": it issues numbers on screen but prints nothing, and staff must see that as
+# plainly as "paper_out" (an addition within v1: the server stores the text as sent).
+PRINTER_STATES = ("ok", "paper_low", "paper_out", "cover_open", "offline", "not_configured")
+NO_PRINTER = "not_configured"
+
+
 @dataclass(frozen=True)
 class Status:
     """A device's retained status (topic `device/{id}/status`)."""
     state: str                  # 'online' | 'offline'
     role: str = ""
     version: str = ""
-    printer: str | None = None  # ok | paper_low | paper_out | cover_open | offline
+    printer: str | None = None  # kiosks: one of PRINTER_STATES; None for devices without a printer
 
     def to_payload(self) -> bytes:
         return encode({k: v for k, v in asdict(self).items() if v not in (None, "")})

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from pathlib import Path
@@ -61,7 +62,11 @@ class Table:
         if name in self.data:
             return self.data[name]
         if default is _MISSING:
-            raise self.error(name, "is required but missing")
+            # A typo of the key is the likely cause: `[hous]` for `[hours]`. Say so.
+            unread = [k for k in self.data if k not in self._seen]
+            typo = difflib.get_close_matches(name, unread, n=1, cutoff=0.6)
+            hint = f" (there is an unknown key '{typo[0]}': a typo of '{name}'?)" if typo else ""
+            raise self.error(name, f"is required but missing{hint}")
         return default
 
     def _typed(self, name: str, value: Any, kinds: tuple[type, ...], what: str) -> Any:

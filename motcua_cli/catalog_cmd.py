@@ -34,8 +34,10 @@ def add_parser(sub) -> None:
     im = c.add_parser("import", help="load a catalog.toml into the hall server; kiosks update at once")
     im.add_argument("file")
     im.add_argument("--config", required=True, help="the hall's hall.toml (service ids, hall id, Mosquitto port)")
-    im.add_argument("--data", default="data", help="the hall server's data folder (as given to `motcua serve`)")
-    im.add_argument("--mqtt-port", type=int, help="override [server] mqtt_port")
+    from motcua_cli.main import DATA_DIR, port
+    im.add_argument("--data", default=DATA_DIR, help=f"the hall server's data folder (as given to `motcua serve`; "
+                    f"default {DATA_DIR})")
+    im.add_argument("--mqtt-port", type=port, help="override [server] mqtt_port")
     im.set_defaults(fn=cmd_import)
 
 

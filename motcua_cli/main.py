@@ -9,10 +9,39 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_HALL = ROOT / "examples" / "cu-kty" / "hall.toml"
+# Where the systemd unit keeps the hall's data: every command defaults to it, so `device add`
+# typed without --data finds the running hall instead of starting a second one in ./data.
+DATA_DIR = "/var/lib/motcua"
+
+
+def port(text: str) -> int:
+    """An argparse type: a TCP port, 1-65535 (0 would silently mean 'the config's port')."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port: give 1-65535")
+    return value
+
+
+def existing_hall_data(folder: str) -> Path:
+    """The data folder of an existing hall server, or a clear error (never a new empty hall)."""
+    data = Path(folder)
+    if not (data / "hall.db").is_file():
+        raise HallDataMissing(
+            f"no hall server data in {data} (no hall.db there). Give --data the folder `motcua serve` "
+            f"uses (the systemd unit's is {DATA_DIR}), or start `motcua serve --data {data}` once to create it.")
+    return data
+
+
+class HallDataMissing(RuntimeError):
+    """A command that works on an existing hall was pointed at a folder with none."""
 
 
 def _hall(args):
@@ -23,22 +52,46 @@ def _hall(args):
 def cmd_serve(args) -> int:
     from broker.server import HallServer
     cfg = _hall(args)
-    server = HallServer(cfg, Path(args.data)).start()
-    print(f"motcua: hall '{cfg.id}' ({cfg.name}) serving; Mosquitto on {cfg.mqtt_bind}:{cfg.mqtt_port}, "
-          f"data in {args.data}", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    _notify("READY=1")
     # systemd's watchdog: ping at half its period, and only while the hall's worker is alive.
     usec = int(os.environ.get("WATCHDOG_USEC", "0") or 0)
     interval = usec / 2e6 if usec else 5.0
+    server = _start_when_there_is_space(lambda: HallServer(cfg, Path(args.data)).start(), stop, interval)
+    if server is None:
+        return 0
+    print(f"motcua: hall '{cfg.id}' ({cfg.name}) serving; Mosquitto on {cfg.mqtt_bind}:{cfg.mqtt_port}, "
+          f"data in {args.data}", flush=True)
+    _notify("READY=1")
     while not stop.wait(interval):
         if usec and server.healthy():
             _notify("WATCHDOG=1")
     _notify("STOPPING=1")
     server.stop()
     return 0
+
+
+def _start_when_there_is_space(start, stop: threading.Event, interval: float):
+    """Start the hall server; on a full disk wait for space (saying so once a minute), never crash-loop.
+
+    A Pi whose SD card filled up must come back by itself once space is freed. Waiting is this
+    process doing its job, so systemd is told it is up (waiting) and its watchdog is pinged.
+    """
+    from broker.server import DiskFull
+    said = -1e9
+    while True:
+        try:
+            return start()
+        except DiskFull as err:
+            if time.monotonic() - said >= 60:
+                said = time.monotonic()
+                print(f"motcua: {err}; waiting for space (free some on that disk and it starts by itself)",
+                      file=sys.stderr, flush=True)
+            _notify("READY=1\nSTATUS=waiting for disk space")
+            if stop.wait(min(5.0, interval)):
+                return None
+            _notify("WATCHDOG=1")
 
 
 def _notify(message: str) -> None:
@@ -57,8 +110,7 @@ def cmd_device_add(args) -> int:
     from broker.server import ProvisionError, add_device
     from hall.device import device_toml
     cfg = _hall(args)
-    data = Path(args.data)
-    data.mkdir(parents=True, exist_ok=True)
+    data = existing_hall_data(args.data)
     ledger = Ledger(data / "hall.db")
     try:
         dev = add_device(cfg, data, ledger, args.id, args.role, args.counter, args.host)
@@ -79,7 +131,7 @@ def cmd_device_add(args) -> int:
 
 def cmd_device_list(args) -> int:
     from broker.ledger import Ledger
-    ledger = Ledger(Path(args.data) / "hall.db")
+    ledger = Ledger(existing_hall_data(args.data) / "hall.db")
     import json
     import time
     for d in ledger.devices():
@@ -96,7 +148,7 @@ def cmd_device_remove(args) -> int:
     from broker.ledger import Ledger
     from broker.server import remove_device
     cfg = _hall(args)
-    ledger = Ledger(Path(args.data) / "hall.db")
+    ledger = Ledger(existing_hall_data(args.data) / "hall.db")
     try:
         if not remove_device(cfg, Path(args.data), ledger, args.id):
             print(f"motcua device remove: no device {args.id!r}", file=sys.stderr)
@@ -142,12 +194,16 @@ def parser() -> argparse.ArgumentParser:
     def hall_args(sp, data=True):
         sp.add_argument("--config", default=str(EXAMPLE_HALL), help="hall.toml (default: the example hall)")
         if data:
-            sp.add_argument("--data", default="data", help="folder for the ledger and Mosquitto's files")
+            data_arg(sp)
+
+    def data_arg(sp):
+        sp.add_argument("--data", default=DATA_DIR, help=f"the hall's data folder: ledger, Mosquitto's files "
+                        f"(default: {DATA_DIR}, as the systemd unit uses)")
 
     s = sub.add_parser("serve", help="run the hall server (Mosquitto + hall service)")
     hall_args(s)
-    s.add_argument("--mqtt-port", type=int, help="override [server] mqtt_port")
-    s.add_argument("--http-port", type=int, help="override [server] http_port")
+    s.add_argument("--mqtt-port", type=port, help="override [server] mqtt_port")
+    s.add_argument("--http-port", type=port, help="override [server] http_port")
     s.set_defaults(fn=cmd_serve)
 
     d = sub.add_parser("device", help="provision hall devices").add_subparsers(dest="device_cmd", required=True)
@@ -157,11 +213,11 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--counter", type=int, help="the counter a counter device acts for")
     a.add_argument("--host", help="hall server address written into device.toml")
     a.add_argument("--out", help="also write device.toml to this file (mode 600)")
-    a.add_argument("--mqtt-port", type=int, help="override [server] mqtt_port")
+    a.add_argument("--mqtt-port", type=port, help="override [server] mqtt_port")
     hall_args(a)
     a.set_defaults(fn=cmd_device_add)
     ls = d.add_parser("list", help="list registered devices and their last status")
-    ls.add_argument("--data", default="data", help="folder for the ledger and Mosquitto's files")
+    data_arg(ls)
     ls.set_defaults(fn=cmd_device_list)
     rm = d.add_parser("remove", help="unregister a device: it can no longer connect")
     rm.add_argument("id")
@@ -217,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"motcua: config error: {err}", file=sys.stderr)
         return 2
-    except RuntimeError as err:
+    except (RuntimeError, OSError) as err:
+        # Said in words, never a traceback: a missing folder, a port taken, a running server.
         print(f"motcua: {err}", file=sys.stderr)
         return 1
 

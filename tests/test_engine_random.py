@@ -16,7 +16,9 @@ from tests.engine_hall import CFG, clerk, replay, snapshot
 COUNTERS = st.sampled_from([c.id for c in CFG.counters])
 # Refusals a random session may meet; any other code means a rule broke.
 EXPECTED = {"take-ticket": {"rate_limited", "hall_closed"}, "call-next": {"queue_empty", "counter_paused"},
-            "rate": {"not_rateable", "already_rated", "bad_request", "unknown_ticket"}}
+            "rate": {"not_rateable", "already_rated", "bad_request", "unknown_ticket"},
+            # a transfer to the sender's own counter is refused (issue 8 item 18)
+            "transfer": {"no_current_ticket", "bad_request"}}
 
 
 class HallMachine(RuleBasedStateMachine):

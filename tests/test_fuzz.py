@@ -1,7 +1,12 @@
-"""Thousands of bad requests over the real broker: each gets an error reply, the ledger does not change."""
+"""Thousands of bad requests over the real broker: each gets an error reply, the queue does not change.
+
+Each refusal is stored with its request (same id, same answer: issue 8), so only the stored
+replies grow, and each holds exactly the refusal the device received.
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 
@@ -23,15 +28,22 @@ unknown_action = st.text(st.characters(blacklist_characters="/+#", blacklist_cat
                          min_size=1, max_size=40).filter(lambda a: a not in ACTIONS)
 
 
+_ids = itertools.count(1)
+# Text no UTF-8 encoder accepts: lone surrogates, as JSON's \\ud800 escapes can carry (issue 8 item 6).
+unencodable = st.sampled_from(["\ud800", "\udfff", "a\udc80b", "\ud83d"]) | st.text(
+    st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=4)
+
+
 def envelope(**fields):
-    return json.dumps({"v": 1, "id": "fuzz", **fields}).encode()
+    """A v1 request with an id of its own: a repeated id would get the first one's stored answer."""
+    return json.dumps({"v": 1, "id": f"fuzz-{next(_ids)}", **fields}).encode()
 
 
 @st.composite
 def bad_request(draw) -> tuple[str, str, bytes]:
     """(device, action, payload) that the hall must refuse whatever the state of the queue."""
     kind = draw(st.sampled_from(["bytes", "json", "version", "unknown", "kiosk", "counter", "display",
-                                 "large", "types"]))
+                                 "large", "types", "surrogate", "numbers"]))
     device = draw(st.sampled_from(["kiosk-1", "counter-1", "display-1"]))
     action = draw(st.sampled_from(sorted(ACTIONS)))
     if kind == "bytes":
@@ -42,8 +54,18 @@ def bad_request(draw) -> tuple[str, str, bytes]:
             value.pop("v", None)
         return device, action, json.dumps(value).encode()
     if kind == "version":
-        v = draw(st.sampled_from([0, 2, "1", 1.5, None, True, [1]]))
-        return device, action, json.dumps({"v": v, "id": "x", "service": "ho-tich", "counter": 1}).encode()
+        v = draw(st.sampled_from(["0", "2", '"1"', "1.5", "null", "true", "[1]", "1.0", "1e0", "10e-1"]))
+        return device, action, ('{"v":%s,"id":"x-%d","service":"ho-tich","counter":1}' % (v, next(_ids))).encode()
+    if kind == "surrogate":   # unencodable text in the id or in any field, from any device
+        field_name = draw(st.sampled_from(["id", "service", "priority", "ticket", "counter", "pad"]))
+        value = draw(unencodable)
+        obj = {"v": 1, "id": f"fuzz-{next(_ids)}", "service": "ho-tich", "counter": 1, field_name: value}
+        return device, action, json.dumps(obj).encode()   # ensure_ascii: sent as \\udXXX escapes
+    if kind == "numbers":   # NaN, Infinity and overflowing numbers are not JSON (RFC 8259)
+        bad = draw(st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999"]))
+        where = draw(st.sampled_from(["v", "counter", "score"]))
+        obj = {"v": "1", "id": f'"fuzz-{next(_ids)}"', "counter": "1", "score": "3", where: bad}
+        return device, action, ("{" + ",".join(f'"{k}":{v}' for k, v in obj.items()) + "}").encode()
     if kind == "unknown":
         return device, draw(unknown_action), envelope(service="ho-tich", counter=1)
     if kind == "kiosk":
@@ -65,10 +87,13 @@ def bad_request(draw) -> tuple[str, str, bytes]:
                                     counter=str(value), ticket=1, score="3")
 
 
+QUEUE_TABLES = ("tickets", "events", "counters")
+
+
 def snapshot(hall) -> dict:
     db = read_db(hall)
     return {t: db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
-            for t in ("tickets", "events", "requests", "counters")}
+            for t in (*QUEUE_TABLES, "requests")}
 
 
 def test_fuzzed_requests_change_nothing_and_service_keeps_answering(hall, clock):
@@ -83,7 +108,7 @@ def test_fuzzed_requests_change_nothing_and_service_keeps_answering(hall, clock)
 
     def on_message(client, userdata, msg):
         with lock:
-            replies.append(json.loads(msg.payload))
+            replies.append({**json.loads(msg.payload), "_device": userdata})
 
     def on_connect(client, name, flags, reason, props):
         connects.append(name)
@@ -108,16 +133,19 @@ def test_fuzzed_requests_change_nothing_and_service_keeps_answering(hall, clock)
              ("kiosk-1", "take-ticket", b"{"),                                        # bad_json
              ("kiosk-1", "take-ticket", json.dumps({"v": 2, "id": "x"}).encode()),   # bad_version
              ("kiosk-1", "dance", envelope()),                                        # unknown_action
-             ("kiosk-1", "take-ticket", envelope(pad="x" * 70000))]                   # too_large
+             ("kiosk-1", "take-ticket", envelope(pad="x" * 70000)),                   # too_large
+             ("display-1", "take-ticket", b'{"v":1,"id":"\\ud800"}'),                 # bad_json (lone surrogate)
+             ("kiosk-1", "take-ticket", b'{"v":1.0,"id":"y"}'),                       # bad_version, not 1
+             ("kiosk-1", "take-ticket", b'{"v":1,"id":"z","service":NaN}')]           # bad_json (NaN)
     for device, action, payload in fixed:
         raw[device].publish(topics.request(device, action), payload, qos=1)
     sent[0] += len(fixed)
     wait_for(lambda: len(replies) >= len(fixed))
     # (devices' replies may interleave) Errors carry the request's id whenever it can be read.
-    assert sorted((r["error"]["code"], r["id"] or "") for r in replies) == sorted([
+    assert sorted((r["error"]["code"], (r["id"] or "").split("-")[0]) for r in replies) == sorted([
         ("hall_closed", "fuzz"), ("forbidden", "fuzz"), ("wrong_counter", "fuzz"), ("unknown_counter", "fuzz"),
         ("bad_request", "fuzz"), ("bad_json", ""), ("bad_version", "x"), ("unknown_action", "fuzz"),
-        ("too_large", "")])
+        ("too_large", ""), ("bad_json", ""), ("bad_version", "y"), ("bad_json", "")])
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                      HealthCheck.too_slow])
@@ -137,7 +165,14 @@ def test_fuzzed_requests_change_nothing_and_service_keeps_answering(hall, clock)
     assert codes <= set(ERRORS) and "internal" not in codes
     for r in replies:   # every refusal says what is wrong in Vietnamese
         assert r["error"]["message"] and any(ch in r["error"]["message"] for ch in "ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹáàãéèíìóòõúùýÁÀĐ")
-    assert snapshot(hall) == before, "the ledger did not change"
+    after = snapshot(hall)
+    assert {t: after[t] for t in QUEUE_TABLES} == {t: before[t] for t in QUEUE_TABLES}, "the queue did not change"
+    # Every refusal with a readable id is stored, as the device received it (same id, same answer).
+    stored = {(dev, rid): json.loads(reply) for dev, rid, _action, _at, reply in after["requests"]}
+    assert before["requests"] == []
+    received = {(r["_device"], r["id"]): r for r in replies if r["id"] is not None}
+    assert stored.keys() == received.keys()
+    assert all(stored[k] == {f: v for f, v in received[k].items() if f != "_device"} for k in stored)
 
     for c in raw.values():
         c.disconnect()
