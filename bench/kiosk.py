@@ -64,7 +64,10 @@ def run(args, root: Path) -> int:
         devs = hall.provision([("kiosk-1", "kiosk", None)])
         hall.start()
         toml = root / "kiosk-1.toml"
-        toml.write_text(device_toml(devs["kiosk-1"]), encoding="utf-8")
+        # The preview printer, explicitly: each ticket is laid out and written as a PNG, the printing
+        # path this bench measures (a kiosk without [printer] prints nothing at all).
+        toml.write_text(device_toml(devs["kiosk-1"]) + f'\n[printer]\ntransport = "preview"\n'
+                        f'folder = "{root / "tickets"}"\n', encoding="utf-8")
         with KioskProcess(toml, size=args.size, data=root, log=root / "kiosk.log") as k:
             k.wait_view(lambda v: v["screen"] == "home" and v["body"]["services"][0]["badge"], timeout=20)
             tap_to_number(k, 2)                # warm-up: the first ticket screen renders its fonts' glyphs

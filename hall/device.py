@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,14 +59,69 @@ def load_device(path: str | Path) -> DeviceConfig:
     return DeviceConfig(dev_id, role, password, counter, hall_id, host, port, printer, display)
 
 
+# Written, commented out, into a new kiosk's device.toml: a kiosk without [printer] prints nothing
+# (it says so on screen and to the hall), so the file itself must say how to connect one. ASCII only:
+# the file may be written under any locale. The transports and keys are docs/printers.md's.
+PRINTER_TEMPLATE = """
+# [printer]: this kiosk's ticket printer. Without it the kiosk prints nothing: it shows each
+# number on screen, says that no ticket is printed, and `motcua device list` on the hall server
+# shows "printer not_configured". Uncomment [printer], a model and ONE transport, then try it:
+#   motcua printer test --config <this file>
+# Which printer, udev rules, every key: docs/printers.md.
+#[printer]
+#model = "TM-T20II"        # or TM-T88V, POS-80, POS-58 ... (docs/printers.md)
+#
+# network (Ethernet, raw TCP port 9100): the best choice
+#transport = "network"
+#host = "192.168.1.50"
+#
+# USB through libusb (the ids as lsusb shows them; needs the udev rule of docs/printers.md)
+#transport = "usb"
+#vendor_id = "0x0416"
+#product_id = "0x5011"
+#
+# USB through the kernel's usblp driver (simplest, but no paper-out status)
+#transport = "file"
+#path = "/dev/usb/lp0"
+#
+# serial (at 9600 baud an image ticket takes ~20 s: add text_mode = true)
+#transport = "serial"
+#port = "/dev/ttyUSB0"
+#baudrate = 9600
+#
+# a raw CUPS queue
+#transport = "cups"
+#queue = "ve-kiosk"
+#
+# no printer: each ticket written as a PNG file (a demo setting, never for a real hall)
+#transport = "preview"
+#folder = "tickets"
+"""
+
+
 def device_toml(dev: DeviceConfig) -> str:
-    """The text of a device.toml; the inverse of load_device."""
+    """The text of a device.toml; the inverse of load_device ([printer] written when given, [display] not).
+
+    A kiosk without a printer gets PRINTER_TEMPLATE: how to configure one, commented out.
+    """
     lines = ["# motcua device config. Keep it private: it holds the device's password.",
              "[device]", f'id = "{dev.id}"', f'role = "{dev.role}"', f'password = "{dev.password}"']
     if dev.counter is not None:
         lines.append(f"counter = {dev.counter}")
     lines += ["", "[hall]", f'id = "{dev.hall}"', f'host = "{dev.host}"', f"port = {dev.port}", ""]
+    if dev.printer is not None:
+        lines += ["[printer]"] + [f"{key} = {_toml_value(value)}" for key, value in dev.printer.items()] + [""]
+    elif dev.role == "kiosk":
+        lines.append(PRINTER_TEMPLATE.lstrip("\n"))
     return "\n".join(lines)
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(str(value))   # a JSON string is a TOML basic string (same escapes)
 
 
 __all__ = ["DeviceConfig", "load_device", "device_toml", "ConfigError"]

@@ -2,10 +2,11 @@
 
     run_kiosk("kiosk-1.toml", size=(800, 480))     # blocks until the window closes
 
-paho's thread decodes a message (and parses a catalog, the one heavy message) and hands the
-result to the UI thread with Clock.schedule_once_free; the model changes there, and the screen
-is redrawn by one Clock trigger however many messages came. A tap asks the model; a ticket
-request and its printing run in kiosk.worker, whose results come back the same way.
+kiosk.backend holds everything but the screen (hall client, printer, worker). Its news — a
+message decoded on paho's thread, a printer state, a reply or print state from the worker — is
+handed to the UI thread with Clock.schedule_once_free; the model changes there, and the screen is
+redrawn by one Clock trigger however many messages came. A tap asks the model; a ticket request
+goes to the worker.
 """
 
 from __future__ import annotations
@@ -52,16 +53,14 @@ def run_kiosk(device_toml: str | Path, size: tuple[int, int] = (800, 480), fulls
               idle_s: float = 60.0, data: str | Path | None = None, probe: bool = False) -> int:
     """Open the kiosk for a device.toml and run until the window is closed (or `quit` on the probe)."""
     from hall.device import load_device
+    from kiosk.backend import printer_config
     from kiosk.model import Settings
-    from printer.config import check_printer
     dev = load_device(device_toml)
     if dev.role != "kiosk":
         raise RuntimeError(f"{device_toml}: device '{dev.id}' is a {dev.role}, not a kiosk")
     folder = Path(data) if data else Path(device_toml).resolve().parent
     folder.mkdir(parents=True, exist_ok=True)
-    # No [printer]: tickets go to PNG previews, so a kiosk works (and demos) without paper.
-    raw = dev.printer or {"transport": "preview", "folder": str(folder / f"{dev.id}-tickets")}
-    printer_cfg = check_printer(raw, device_toml)           # config errors before any window opens
+    printer_cfg = printer_config(dev, device_toml)    # None without [printer]; config errors before any window
     prepare_kivy(size, fullscreen)
     app = make_app(dev, printer_cfg, folder / f"{dev.id}-spool.db", Settings(idle_s=idle_s))
     if probe:
@@ -79,14 +78,10 @@ def make_app(dev, printer_cfg, spool_path: Path, settings):
     from kivy.properties import BooleanProperty, NumericProperty
     from kivy.uix.screenmanager import NoTransition
 
-    from hall.client import HallClient
-    from hall.protocol import Board, ProtocolError, Status, decode
-    from kiosk.model import KioskModel
-    from kiosk.procedures import KioskCatalog
+    from kiosk.backend import KioskBackend
+    from kiosk.model import WORKER_NEWS, KioskModel
     from kiosk.screens import HERE, KV_FILES
     from kiosk.views import clock_text, view
-    from kiosk.worker import Worker
-    from printer.ticket_printer import TicketPrinter
 
     class KioskApp(App):
         s = NumericProperty(1.0)          # scale of every size in the .kv files (1 = 800×480)
@@ -97,7 +92,7 @@ def make_app(dev, printer_cfg, spool_path: Path, settings):
             super().__init__()
             self.dev, self.probe = dev, None
             self.model = KioskModel(settings, now=time.time())
-            self.client = self.worker = self.printer = None
+            self.backend = self.worker = None
             self.last_view = None
             self._active_until = 0.0
 
@@ -125,15 +120,13 @@ def make_app(dev, printer_cfg, spool_path: Path, settings):
             return root
 
         def on_start(self):
-            self.printer = TicketPrinter(printer_cfg, spool_path, on_status=self._printer_status)
-            self.client = HallClient(dev, subscribe=["config", "board", "catalog", "server_status"],
-                                     on_message=self._on_message, on_connection=self._on_connection,
-                                     version=software_version())
-            self.worker = Worker(self.client, self.printer, lambda: self.model.config,
-                                 lambda *a: Clock.schedule_once_free(lambda dt: self._from_worker(*a)),
-                                 gate_s=0.5).start()
+            # Every other thread's news (paho's, the spool's, the worker's) comes to _apply here.
+            self.backend = KioskBackend(dev, printer_cfg, spool_path, config=lambda: self.model.config,
+                                        deliver=lambda *a: Clock.schedule_once_free(lambda dt: self._apply(*a)),
+                                        version=software_version(), gate_s=0.5)
+            self.worker = self.backend.worker
             Window.bind(on_flip=self._on_flip)
-            self.client.start()
+            self.backend.start()
             Clock.schedule_interval(self._tick, 1.0)
             self._tick(0)
             self.redraw()
@@ -141,52 +134,17 @@ def make_app(dev, printer_cfg, spool_path: Path, settings):
                 self.probe.start()
 
         def on_stop(self):
-            for part in (self.client, self.worker, self.printer):
-                if part is not None:
-                    try:
-                        (part.close if part is self.printer else part.stop)()
-                    except Exception:
-                        log.exception("stopping %s", part)
-
-        # --- paho's thread: decode, then hand over ------------------------------------------
-        def _on_message(self, topic: str, payload: bytes) -> None:
-            kind = topic.rsplit("/", 2)[-1] if not topic.endswith("/status") else "server"
-            try:
-                obj = (Board.from_payload(payload) if kind == "board" else KioskCatalog.from_payload(payload)
-                       if kind == "catalog" else Status.from_payload(payload) if kind == "server"
-                       else decode(payload))
-            except (ProtocolError, TypeError, KeyError, ValueError) as err:
-                log.error("%s: unreadable message ignored: %s", topic, err)
-                return
-            Clock.schedule_once_free(lambda dt: self._apply(kind, obj))
-
-        def _on_connection(self, up: bool) -> None:
-            Clock.schedule_once_free(lambda dt: self._apply("connection", up))
-
-        def _printer_status(self, state: str) -> None:
-            # The spool's thread: staff see it in the kiosk's retained status, the citizen on screen.
-            self.client.set_status(Status("online", "kiosk", software_version(), state))
-            Clock.schedule_once_free(lambda dt: self._apply("printer", state))
+            if self.backend is not None:
+                self.backend.stop()
 
         # --- UI thread --------------------------------------------------------------------------
-        def _apply(self, kind: str, obj) -> None:
-            m, now = self.model, time.time()
-            {"board": m.on_board, "catalog": m.on_catalog, "config": m.on_config, "connection": m.on_connection,
-             "printer": m.on_printer, "server": lambda st, t: m.on_server(st.state == "online", t)}[kind](obj, now)
-            if self.probe:
-                self.probe.event("message", kind=kind)
-            self.redraw()
-
-        def _from_worker(self, kind: str, *args) -> None:
-            now = time.time()
-            if self.probe:
+        def _apply(self, kind: str, *args) -> None:
+            worker = kind in WORKER_NEWS
+            if self.probe and worker:
                 self.probe.event("worker", kind=kind, t=time.monotonic())
-            if kind == "reply":
-                self.model.on_reply(args[0], args[1], now)
-            elif kind == "timeout":
-                self.model.on_timeout(args[0], now)
-            else:
-                self.model.on_print(*args, now)
+            self.model.apply(kind, *args, now=time.time())
+            if self.probe and not worker:
+                self.probe.event("message", kind=kind)
             self.redraw()
 
         def _redraw(self, *_):

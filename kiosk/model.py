@@ -3,6 +3,7 @@
     m = KioskModel(Settings(), new_id=client.new_id, now=time.time())
     m.on_config(cfg, now); m.on_board(board, now); m.on_catalog(catalog, now)
     m.on_connection(True, now); m.on_server(True, now); m.on_printer("paper_out", now)
+    m.on_connection(False, now, failure="not_authorised")   # hall.client.ConnectionFailure.kind
     cmd = m.tap_service("ho-tich", now)   # TakeTicket for the worker, or None (ignored, refused, busy)
     m.on_reply(rid, reply, now) / m.on_timeout(rid, now) / m.on_print(ticket_id, state, reason, now)
     m.tick(now)                           # idle and ticket-screen timeouts; True when the screen changed
@@ -19,11 +20,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from hall.protocol import Board
+from hall.protocol import NO_PRINTER, Board
 from kiosk import hours
 from kiosk.procedures import KioskCatalog
 
 BROWSE = ("fields", "procedures", "detail", "search")   # reading works closed and offline too
+WORKER_NEWS = ("reply", "timeout", "print")              # apply() kinds that come from kiosk.worker
 NOT_READY = ("paper_out", "cover_open", "offline")      # printer states: the citizen must note the number
 
 
@@ -53,7 +55,7 @@ class TakeTicket:
 class Ticket:
     """The ticket on screen: the hall's reply data and its paper copy's state."""
     data: dict
-    print_state: str = "printing"    # printing | printed | waiting | failed
+    print_state: str = "printing"    # printing | printed | waiting | failed | none (the kiosk has no printer)
     reason: str = ""                 # waiting: paper_out | cover_open | offline
     until: float = 0.0
 
@@ -69,8 +71,9 @@ class KioskModel:
     catalog: KioskCatalog | None = None
     connected: bool = False
     ever_connected: bool = False
+    failure: str | None = None            # why not connected (hall.client.ConnectionFailure.kind), if known
     server_online: bool | None = None     # device/hall/status; None until heard
-    printer_state: str | None = None
+    printer_state: str | None = None      # hall.protocol.PRINTER_STATES; NO_PRINTER without [printer]
     nav: str = "home"                     # home | priority | ticket | one of BROWSE
     priority: str | None = None           # chosen priority category id
     field_id: str | None = None
@@ -111,9 +114,19 @@ class KioskModel:
         return self.nav if self.is_open(now) else "closed"
 
     def connecting(self, now: float) -> bool:
-        return not self.ever_connected and now - self.started < self.settings.connect_grace_s
+        # A refused login is known at once and no wait mends it; a server still booting is another matter.
+        return (not self.ever_connected and self.failure != "not_authorised"
+                and now - self.started < self.settings.connect_grace_s)
 
     # --- messages from the hall (handed to the UI thread) -----------------------------------
+
+    def apply(self, kind: str, *args, now: float) -> None:
+        """One piece of kiosk.backend's news, as it delivers it: apply("board", board, now=t) …"""
+        {"config": self.on_config, "board": self.on_board, "catalog": self.on_catalog,
+         "server": lambda status, now: self.on_server(status.state == "online", now),
+         "connection": lambda up, failure, now: self.on_connection(up, now, failure),
+         "printer": self.on_printer, "reply": self.on_reply, "timeout": self.on_timeout,
+         "print": self.on_print}[kind](*args, now)
 
     def on_config(self, config: dict, now: float) -> None:
         self.config = config
@@ -131,9 +144,10 @@ class KioskModel:
         if self.proc_id and catalog.get(self.proc_id) is None and self.nav == "detail":
             self.go("fields", now)      # the procedure on screen was withdrawn
 
-    def on_connection(self, up: bool, now: float) -> None:
+    def on_connection(self, up: bool, now: float, failure: str | None = None) -> None:
         self.connected = up
         self.ever_connected |= up
+        self.failure = None if up else failure
         self._changed(now)
 
     def on_server(self, online: bool, now: float) -> None:
@@ -250,7 +264,10 @@ class KioskModel:
         self.pending = None
         if reply.get("ok"):
             self.issued.append(now)
-            self.ticket = Ticket(reply["data"], until=now + self.settings.ticket_s)
+            if self.printer_state == NO_PRINTER:   # nothing will print: time to write the number down
+                self.ticket = Ticket(reply["data"], "none", until=now + self.settings.ticket_kept_s)
+            else:
+                self.ticket = Ticket(reply["data"], until=now + self.settings.ticket_s)
             self.priority = None
             self.go("ticket", now)
         else:

@@ -30,6 +30,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                         "The printer cannot print just now. You can still get a number — please remember it."),
     "paper_out_banner": ("Máy in hết giấy. Bạn vẫn lấy được số — hãy ghi nhớ số trên màn hình.",
                          "The printer is out of paper. You can still get a number — please remember it."),
+    "no_printer_banner": ("Máy này chưa có máy in. Bạn vẫn lấy được số — hãy ghi nhớ số trên màn hình.",
+                          "This kiosk has no printer. You can still get a number — please remember it."),
     "busy": ("Đang lấy số…", "Getting your number…"),
     # priority
     "priority_title": ("Bạn thuộc nhóm ưu tiên nào?", "Which priority group are you in?"),
@@ -52,6 +54,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                    "The printer cover is open — please remember your number"),
     "print_failed": ("Không in được phiếu — vui lòng ghi nhớ số của bạn",
                      "The ticket could not be printed — please remember your number"),
+    "no_printer": ("Máy chưa có máy in — vui lòng ghi nhớ số của bạn",
+                   "This kiosk has no printer — please remember your number"),
     "done": ("Xong", "Done"),
     # errors on taking a ticket
     "no_reply": ("Chưa lấy được số: mất kết nối với máy chủ. Vui lòng thử lại hoặc báo cán bộ.",
@@ -61,6 +65,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "hall_closed": ("Bộ phận Một cửa đang ngoài giờ làm việc.", "The office is closed now."),
     "numbers_exhausted": ("Hôm nay đã hết số cho dịch vụ này.", "No more numbers for this service today."),
     "refused": ("Chưa lấy được số. Vui lòng báo cán bộ.", "No number was issued. Please ask a staff member."),
+    # the hall server's disk is full (error code disk_full): nothing is issued until staff free space
+    "disk_full": ("Hệ thống tạm ngưng cấp số, vui lòng báo cán bộ.",
+                  "Tickets are paused for now. Please tell a member of staff."),
     "ok": ("Đồng ý", "OK"),
     # closed
     "closed": ("Ngoài giờ làm việc", "The office is closed"),
@@ -76,6 +83,17 @@ TEXTS: dict[str, tuple[str, str]] = {
                        "The hall service is stopped or restarting."),
     "reconnects": ("Máy sẽ tự kết nối lại.", "The kiosk reconnects by itself."),
     "connecting": ("Đang kết nối với máy chủ…", "Connecting to the server…"),
+    # the hall's Mosquitto refused this device's login: no reconnecting mends that, a technician must
+    "not_registered_title": ("Máy lấy số chưa hoạt động. Vui lòng báo cán bộ.",
+                             "This kiosk is not working yet. Please ask a staff member."),
+    "not_registered": ("Thiết bị này chưa được đăng ký với máy chủ của Bộ phận Một cửa — "
+                       "vui lòng báo cán bộ kỹ thuật.",
+                       "This device is not registered on the one-stop office's server — "
+                       "please tell the technical staff."),
+    "not_registered_detail": ("Máy chủ từ chối mật khẩu của thiết bị: thêm thiết bị bằng “motcua device add” "
+                              "rồi chép tệp device.toml mới sang máy này.",
+                              "The hall server refused this device's password: add it with “motcua device add” "
+                              "and copy the new device.toml to this kiosk."),
     # procedures
     "choose_field": ("Chọn lĩnh vực", "Choose a field"),
     "n_procedures": ("{n} thủ tục", "{n} procedures"),

@@ -15,6 +15,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from kiosk import hours
+from hall.protocol import NO_PRINTER
 from kiosk.model import NOT_READY, KioskModel
 from kiosk.texts import LANGS, WEEKDAYS, join_or, nfc, tr
 
@@ -129,7 +130,8 @@ def _message(m: KioskModel, t) -> str:
     key, server_text = m.message
     if m.lang == "vi" and server_text:
         return nfc(server_text)          # the hall's own words, written to be shown
-    return t(key) if key in ("no_reply", "rate_limited", "hall_closed", "numbers_exhausted") else t("refused")
+    return t(key) if key in ("no_reply", "rate_limited", "hall_closed", "numbers_exhausted", "disk_full") \
+        else t("refused")
 
 
 def _home(m: KioskModel, now: float, t):
@@ -145,7 +147,9 @@ def _home(m: KioskModel, now: float, t):
     cats = {c["id"]: c for c in cfg.get("priority", {}).get("categories", [])}
     banner = t("priority_banner", name=_name(cats[m.priority], lang)) if m.priority in cats else ""
     note = ""
-    if m.printer_state in NOT_READY:
+    if m.printer_state == NO_PRINTER:
+        note = t("no_printer_banner")
+    elif m.printer_state in NOT_READY:
         note = t("paper_out_banner") if m.printer_state == "paper_out" else t("printer_trouble")
     body = HomeBody(tuple(services), t("priority"), t("priority_who"), t("lookup"), banner, t("cancel"), note)
     return t("choose_service"), body
@@ -174,8 +178,10 @@ def _ticket(m: KioskModel, now: float, t):
     ahead_text = t("ahead_none") if ahead == 0 else t("ahead_one") if ahead == 1 else t("ahead", n=ahead)
     cats = {c["id"]: c for c in cfg.get("priority", {}).get("categories", [])}
     prio = t("priority_ticket", name=_name(cats[d["priority"]], lang)) if d.get("priority") in cats else ""
-    state = "trouble" if tk.print_state in ("waiting", "failed") else tk.print_state
-    if tk.print_state == "waiting":
+    state = "trouble" if tk.print_state in ("waiting", "failed", "none") else tk.print_state
+    if tk.print_state == "none":
+        key = "no_printer"
+    elif tk.print_state == "waiting":
         key = {"paper_out": "paper_out", "cover_open": "cover_open"}.get(tk.reason, "print_failed")
     else:
         key = {"printed": "printed", "failed": "print_failed"}.get(tk.print_state, "printing")
@@ -245,6 +251,9 @@ def _closed(m: KioskModel, now: float, t):
 def _offline(m: KioskModel, now: float, t):
     if m.connecting(now):
         return "", InfoBody(t("connecting"), (), "", t("lookup") if m.catalog else "")
+    if m.failure == "not_authorised":
+        return "", InfoBody(t("not_registered_title"), (t("not_registered"),), t("not_registered_detail"),
+                            t("lookup") if m.catalog else "")
     why = t("offline_server") if m.connected and m.server_online is False else t("offline_broker")
     return "", InfoBody(t("offline"), (t("reconnects"),), why, t("lookup") if m.catalog else "")
 

@@ -4,8 +4,8 @@
     $ motcua kiosk --config kiosk-1.toml --size 1080x1920
 
 It connects to the hall server named in device.toml, shows the services, issues tickets and
-prints them on the [printer] of device.toml — or, without one, writes each ticket as a PNG
-preview (see docs/kiosk.md). Exit status 0 when the window was closed, 2 for a wrong device.toml.
+prints them on the [printer] of device.toml — without one, it prints nothing and says so on
+screen and to the hall (docs/printers.md). Exit status 0 when the window was closed, 2 for a wrong device.toml.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def add_parser(sub) -> None:
     p.add_argument("--fullscreen", action="store_true", help="fill the screen (the screen's own resolution)")
     p.add_argument("--idle", type=seconds, default=60.0,
                    help="seconds without a touch before the kiosk returns home, in Vietnamese (default 60)")
-    p.add_argument("--data", help="folder for the print spool and PNG previews (default: the device.toml's folder)")
+    p.add_argument("--data", help="folder for the print spool (default: the device.toml's folder)")
     p.add_argument("--probe", action="store_true",
                    help="report events as JSON lines on stdout and take commands on stdin (tests, bench)")
     p.set_defaults(fn=run)

@@ -32,6 +32,11 @@ TRANSPORT_KEYS = {
     "preview": ("folder",),
 }
 _HEX = re.compile(r"(0[xX])?([0-9a-fA-F]{1,4})")
+# A ticket not printed this long after it was issued is dropped, never printed late: the kiosk keeps
+# a number whose paper copy did not print on screen for 90 s (kiosk.model.Settings.ticket_kept_s),
+# so paper comes out only while its number is still on the screen beside it and its citizen most
+# likely still there. Later, the next person at the kiosk would take it for theirs (issue 8).
+MAX_AGE_S = 90
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,8 @@ class PrinterConfig:
     cut: str = doc("[printer] cut: full, partial or none after each ticket.", default="partial")
     beep: bool = doc("[printer] beep: sound the printer's buzzer after each ticket.", default=False)
     text_mode: bool = doc("[printer] text_mode: print tickets as text, not an image.", default=False)
-    max_age_s: int = doc("[printer] max_age_s: a ticket not printed after this long is dropped.", default=600)
+    max_age_s: int = doc("[printer] max_age_s: a ticket not printed this many seconds after it was issued "
+                         "is dropped, never printed late.", default=MAX_AGE_S)
     status_poll_s: float = doc("[printer] status_poll_s: how often the printer's status is asked "
                                "while it is not ready or idle.", default=2.0)
     status_query: str = doc("[printer] status_query: auto, always or never ask DLE EOT status.", default="auto")
@@ -124,7 +130,7 @@ def check_printer(data: dict, file: str | Path = "device.toml") -> PrinterConfig
         cut=t.choice("cut", CUTS, "partial"),
         beep=t.boolean("beep", False),
         text_mode=t.boolean("text_mode", False),
-        max_age_s=t.integer("max_age_s", 600, low=10, high=86400),
+        max_age_s=t.integer("max_age_s", MAX_AGE_S, low=10, high=86400),
         status_poll_s=t.number("status_poll_s", 2.0, low=0.05, high=60),
         # Star line-mode printers do not speak DLE EOT: asking them would only print junk or time out.
         status_query=t.choice("status_query", STATUS_QUERY, "auto" if realtime_status else "never"),

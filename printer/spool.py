@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from typing import Callable
 
 from printer import status as st
+from printer.config import MAX_AGE_S
 from printer.job import DECIDED, FINAL, JobHandle
 from printer.transports import Link, NoAnswer, PrinterUnavailable
 
@@ -52,7 +53,7 @@ _SCHEMA = [  # numbered migrations; PRAGMA user_version records how many ran
 class Spool:
     """The queue and its worker thread; safe to call from any thread (the kiosk's UI thread included)."""
 
-    def __init__(self, path: str, printer_factory: Callable[[], Link], *, max_age_s: float = 600,
+    def __init__(self, path: str, printer_factory: Callable[[], Link], *, max_age_s: float = MAX_AGE_S,
                  poll_s: float = 2.0, status_timeout_s: float = st.STATUS_TIMEOUT_S, status_query: str = "auto",
                  max_attempts: int = 5, keep_s: float = 2 * 86400,
                  on_status: Callable[[str], None] | None = None, on_job: Callable[[JobHandle], None] | None = None,
@@ -181,9 +182,11 @@ class Spool:
                     self._wake.wait(self.poll_s)
 
     def _step(self) -> bool:
-        """One round: drop old jobs, ask the status, send the oldest job. True if there may be more to do."""
-        self._expire()
+        """One round: ask the status, drop old jobs, send the oldest job. True if there may be more to do."""
         state = self._probe()
+        # After the probe, not before: reaching a printer that was away can take up to timeout_s, and
+        # a job that got too old meanwhile must be dropped, not printed for a citizen long gone.
+        self._expire()
         if state in ("ok", "paper_low", st.UNKNOWN):
             for (jid,) in self._q("SELECT id FROM jobs WHERE state='held'"):
                 self._finish(jid, "printed", "", "the printer printed the ticket it held")

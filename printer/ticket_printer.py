@@ -35,11 +35,12 @@ def ticket_job(info: TicketInfo, cfg: PrinterConfig, profile: PrinterProfile) ->
 
 class TicketPrinter:
     def __init__(self, cfg: PrinterConfig, spool_path: str | Path,
-                 on_status: Callable[[str], None] | None = None, footer: str | None = None):
+                 on_status: Callable[[str], None] | None = None, footer: str | None = None, **spool_options):
+        """spool_options go to Spool (e.g. `on_job`, or a test's `clock`)."""
         self.cfg = cfg
         self.profile = load_profile(cfg.model, cfg.width)
         self.footer = footer
-        self.spool = Spool.for_printer(str(spool_path), cfg, on_status=on_status)
+        self.spool = Spool.for_printer(str(spool_path), cfg, on_status=on_status, **spool_options)
 
     def print_ticket(self, data: dict, hall: dict) -> JobHandle:
         """Lay out and spool one ticket; returns at once (the spool prints it, once)."""

@@ -398,3 +398,14 @@ def test_a_lost_reply_retried_with_the_same_id_issues_one_ticket(hall):
     finally:
         w.stop()
         client.stop()
+
+
+def test_a_full_disk_on_the_hall_server_is_said_plainly():
+    # issue 8 item 14: the hall's disk_full refusal, as the kiosk shows it to a citizen
+    m = kiosk()
+    cmd = m.tap_service("ho-tich", T0)
+    m.on_reply(cmd.rid, {"id": cmd.rid, "ok": False, "error": {
+        "code": "disk_full", "message": "Hệ thống tạm ngưng cấp số, vui lòng báo cán bộ."}}, T0)
+    assert view(m, T0).message == "Hệ thống tạm ngưng cấp số, vui lòng báo cán bộ."
+    m.lang = "en"
+    assert view(m, T0).message == "Tickets are paused for now. Please tell a member of staff."

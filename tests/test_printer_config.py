@@ -32,7 +32,7 @@ def device_toml(tmp_path: Path, printer: str) -> Path:
 @pytest.mark.parametrize("table, expect", [
     ('transport = "network"\nhost = "192.168.1.50"\nmodel = "TM-T20II"',
      dict(transport="network", host="192.168.1.50", tcp_port=9100, model="TM-T20II", cut="partial",
-          max_age_s=600, status_poll_s=2.0, timeout_s=10.0, status_query="auto")),
+          max_age_s=90, status_poll_s=2.0, timeout_s=10.0, status_query="auto")),
     ('transport = "usb"\nvendor_id = "0x0416"\nproduct_id = "5011"\nmodel = "POS-58"\ncut = "none"',
      dict(vendor_id=0x0416, product_id=0x5011, in_ep=0x82, out_ep=0x01, model="POS-58", cut="none")),
     ('transport = "usb"\nvendor_id = 0x04b8\nproduct_id = 0x0e15\nin_ep = "0x81"\nout_ep = 2\ninterface = 1',
