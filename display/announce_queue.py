@@ -1,14 +1,13 @@
-"""The calls waiting to be spoken: one at a time, in order, at most N waiting.
+"""The calls waiting to be spoken, in the order they came; none is ever dropped.
 
-    q = AnnouncementQueue(max_waiting=4, quiet=lambda now: False)
+    q = AnnouncementQueue(quiet=lambda now: False)
     q.put(Announcement(seq, "1023", 2, False, now), now)     # UI thread
-    a = q.take(now)     # announcer thread: the next one, or None while one is being spoken
-    ...speak a to the end...
-    q.done(a)
+    a = q.take(now)     # announcer thread: the next call to say, or None
+    q.wait()            # announcer thread: block until a call waits (False once closed)
 
-A new call never cuts off the one being spoken: `take` gives nothing until `done`. When
-more than N calls wait, the oldest waiting one is dropped from the sound (the screen still
-shows it: the board model keeps every call). Thread-safe; time is passed in.
+The queue only orders; the announcer decides how to say what waits (one chime per burst,
+several calls in one sentence: display/announcer.py), which is how the wait stays short
+without dropping anyone from the sound (issue 8, item 12). Thread-safe; time is passed in.
 """
 
 from __future__ import annotations
@@ -21,6 +20,10 @@ from typing import Callable
 
 log = logging.getLogger("motcua.display")
 
+# How many silenced calls are remembered (for the tests and a look in a debugger): a display
+# runs for months, so nothing it keeps may grow with the number of calls.
+HISTORY = 200
+
 
 @dataclass(frozen=True)
 class Announcement:
@@ -32,13 +35,10 @@ class Announcement:
 
 
 class AnnouncementQueue:
-    def __init__(self, max_waiting: int, quiet: Callable[[float], bool]):
-        self.max_waiting = max_waiting
+    def __init__(self, quiet: Callable[[float], bool]):
         self.quiet = quiet
         self.waiting: deque[Announcement] = deque()
-        self.current: Announcement | None = None
-        self.dropped: list[Announcement] = []     # kept for the log and the tests
-        self.silenced: list[Announcement] = []    # arrived or came up in quiet hours
+        self.silenced: deque[Announcement] = deque(maxlen=HISTORY)    # arrived or came up in quiet hours
         self._cond = threading.Condition()
         self._closed = False
 
@@ -55,37 +55,30 @@ class AnnouncementQueue:
                     self.waiting[i] = a
                     return False
             self.waiting.append(a)
-            while len(self.waiting) > self.max_waiting:
-                old = self.waiting.popleft()
-                self.dropped.append(old)
-                log.warning("%d calls waiting to be spoken: call %d (ticket %s) dropped from the sound",
-                            len(self.waiting), old.seq, old.ticket)
             self._cond.notify_all()
             return True
 
     def take(self, now: float) -> Announcement | None:
-        """The next call to speak, or None (nothing waits, or one is still being spoken)."""
+        """The call waiting longest (None if none), skipping those that waited into quiet hours."""
         with self._cond:
-            while self.current is None and self.waiting:
+            while self.waiting:
                 a = self.waiting.popleft()
-                if self.quiet(now):     # quiet hours began while it waited
+                if self.quiet(now):
                     self.silenced.append(a)
                     continue
-                self.current = a
                 return a
             return None
 
-    def done(self, a: Announcement) -> None:
+    def snapshot(self) -> list[Announcement]:
+        """The calls waiting now, in order (the announcer prepares their sound ahead)."""
         with self._cond:
-            if self.current is a:
-                self.current = None
-            self._cond.notify_all()
+            return list(self.waiting)
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until a call can be taken (or close()); True if one can."""
+        """Block until a call waits (or close()); True if one does."""
         with self._cond:
-            self._cond.wait_for(lambda: self._closed or (self.current is None and self.waiting), timeout)
-            return not self._closed and self.current is None and bool(self.waiting)
+            self._cond.wait_for(lambda: self._closed or self.waiting, timeout)
+            return not self._closed and bool(self.waiting)
 
     def close(self) -> None:
         with self._cond:

@@ -72,7 +72,8 @@ def make_app(dev, cfg):
     from kivy.lang import Builder
     from kivy.properties import NumericProperty
 
-    from display.announcer import Announcer, pick_backend
+    from display.announcer import Announcer
+    from display.backends import pick_backend
     from display.board import BoardScreen
     from display.model import BoardModel
     from display.speech import Speech
@@ -111,7 +112,12 @@ def make_app(dev, cfg):
         def on_start(self):
             self.announcer = Announcer(self.model.queue, Speech(cfg), pick_backend(cfg),
                                        on_played=self.probe.played if self.probe else None,
-                                       on_started=self.probe.speaking if self.probe else None).start()
+                                       on_started=self.probe.speaking if self.probe else None,
+                                       on_sound=lambda state: Clock.schedule_once(
+                                           lambda dt: self._apply("sound", state)),
+                                       log_dir=cfg.audio_out())
+            self.model.on_sound(self.announcer.sound, time.time())    # "no-device": the mark from the start
+            self.announcer.start()
             self.client = HallClient(dev, subscribe=["config", "board", "called"], on_message=self._on_message,
                                      on_connection=self._on_connection, version=software_version())
             self.client.start()
@@ -147,9 +153,10 @@ def make_app(dev, cfg):
             now, m = time.time(), self.model
             if kind == "called" and self.probe:
                 self.timing = {obj.seq: [arrived, time.monotonic()]}
+            handle = {"board": m.on_board, "called": m.on_called, "connection": m.on_connection,
+                      "sound": m.on_sound}.get(kind, m.on_config)
             try:
-                changed = (m.on_board(obj, now) if kind == "board" else m.on_called(obj, now) if kind == "called"
-                           else m.on_connection(obj, now) if kind == "connection" else m.on_config(obj, now))
+                changed = handle(obj, now)
             except (KeyError, TypeError, ValueError, AttributeError) as err:
                 # A message with the right envelope but wrong insides must not take the wall down.
                 log.error("%s message ignored: %r", kind, err)

@@ -62,7 +62,8 @@ class BoardScreen(Screen):
         """The header and the big call: what must reach the wall in the very next frame."""
         ids = self.ids
         ids.hall_name.text = view.hall_name
-        ids.offline.opacity = 0 if view.connected else 1
+        self._mark(ids.offline, "" if view.connected else ids.offline.text)
+        self._mark(ids.no_sound, view.no_sound)
         self._show_call(view.newest)
         if not view.newest or not view.newest.highlighted:
             self.lit = False
@@ -108,6 +109,17 @@ class BoardScreen(Screen):
         ids.call_title.text = "MỜI LẠI CÔNG DÂN SỐ" if call.recall else "MỜI CÔNG DÂN SỐ"
         ids.call_number.text = call.ticket
         ids.call_counter.text = str(call.counter)
+
+    @staticmethod
+    def _mark(label, text: str) -> None:
+        """Show a header mark with this text, or hide it ("") so that it takes no room."""
+        if text:
+            label.text = text
+        label.opacity = 1 if text else 0
+        # Hidden: no hint and no height (a hint of 0 would leave Kivy's BoxLayout the default 100 px).
+        label.size_hint_y = 1 if text else None
+        if not text:
+            label.height = 0
 
     @staticmethod
     def _fill(layout, cls, rows: list[dict]) -> None:

@@ -17,6 +17,7 @@ from hall.config import _spans, doc
 from hall.tomlcheck import Table
 
 TEMPLATE = "Mời công dân có số thứ tự {number} đến quầy số {counter}"
+TEMPLATE_NEXT = "số {number} đến quầy {counter}"
 TEMPLATE_EN = "Ticket number {number}, please go to counter {counter}"
 AUDIO = ("auto", "sdl", "aplay", "paplay", "file", "none")
 
@@ -27,11 +28,14 @@ class DisplayConfig:
     number_reading: str = doc("[display] number_reading: 'whole' (một nghìn không trăm hai mươi ba) "
                               "or 'digits' (một, không, hai, ba).", "whole")
     linh: str = doc("[display] linh: the word for a zero tens, 'linh' (north) or 'lẻ' (south).", "linh")
+    template_next: str = doc("[display] template_next: the words for each further call said in the same "
+                             "sentence when several calls wait, with {number} and {counter}.", TEMPLATE_NEXT)
     english: bool = doc("[display] english: also say the call in English after the Vietnamese.", False)
     template_en: str = doc("[display] template_en: the English wording.", TEMPLATE_EN)
-    repeat: int = doc("[display] repeat: how many times each call is spoken after the chime.", 2)
-    queue_max: int = doc("[display] queue_max: the most calls waiting to be spoken; older ones are "
-                         "dropped from the sound, never from the screen.", 4)
+    repeat: int = doc("[display] repeat: how many times a call is spoken after the chime when no other "
+                      "call waits (when one does, each call is said once).", 2)
+    queue_max: int = doc("[display] queue_max: the most calls one sentence names when calls wait; more "
+                         "are said in the next sentence. No call is ever dropped from the sound.", 6)
     highlight_s: int = doc("[display] highlight_s: seconds the newest call blinks.", 15)
     volume: int = doc("[display] volume: loudness of announcements, 0-100 percent.", 90)
     quiet_hours: tuple[tuple[int, int], ...] = doc("[display] quiet_hours: spans of the day (hall time) "
@@ -59,10 +63,13 @@ def display_config(raw: dict | None, file: str | Path = "device.toml") -> Displa
     d = DisplayConfig()
     template = t.text("template", d.template)
     _placeholders(t, "template", template)
+    template_next = t.text("template_next", d.template_next)
+    _placeholders(t, "template_next", template_next)
     template_en = t.text("template_en", d.template_en)
     _placeholders(t, "template_en", template_en)
     cfg = DisplayConfig(
         template=template,
+        template_next=template_next,
         number_reading=t.choice("number_reading", ("whole", "digits"), d.number_reading),
         linh=t.choice("linh", ("linh", "lẻ"), d.linh),
         english=t.boolean("english", d.english),

@@ -2,9 +2,9 @@
 
     m = BoardModel(display_config(dev.display))
     m.on_config(obj, now); m.on_board(board, now); m.on_called(call, now); m.on_connection(up, now)
-    v = m.view(now)          # header, newest call, counters, waiting, last calls, notice, connection
-    a = m.queue.take(now)    # (announcer thread) the next call to speak, or None while one is spoken
-    m.queue.done(a)
+    m.on_sound("no-device", now)     # from the announcer: the screen shows "● không có loa"
+    v = m.view(now)          # header, newest call, counters, waiting, last calls, notice, marks
+    a = m.queue.take(now)    # (announcer thread) the next call to speak, or None
 
 Time is always passed in (epoch seconds); nothing here reads a clock. Only `queue` is shared
 with another thread (the announcer's); everything else belongs to the UI thread.
@@ -31,6 +31,9 @@ STALE_S = 60.0
 KEEP_CALLS = 30
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 PAUSED, IDLE = "Tạm dừng", "—"
+# The header's mark when the hall cannot hear the calls (issue 8, item 13): no sound device at
+# all (the announcer writes files instead), or the device failed on the last try.
+NO_SOUND = {"no-device": "● không có loa", "failed": "● loa bị lỗi"}
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class View:
     services: tuple[ServiceView, ...]
     last_calls: tuple[CallView, ...]
     notice: str
+    no_sound: str = ""     # "" while the hall hears the calls, else the header's mark (NO_SOUND)
 
 
 @dataclass(frozen=True)
@@ -90,12 +94,13 @@ class BoardModel:
         self.service_names: dict[str, str] = {}
         self.board: Board | None = None
         self.connected = False
+        self.sound = "ok"
         self.calls: dict[int, _Seen] = {}
         self.fresh: dict[int, float] = {}           # seq → when a live call arrived (for the highlight)
         self.announced_seq = 0                      # no call at or below this is ever spoken again
         self._resync = True                         # the next board is the retained one: its calls are history
         self._called_counters: dict[int, _Seen] = {}   # calls newer than the board we hold
-        self.queue = AnnouncementQueue(cfg.queue_max, self._quiet)
+        self.queue = AnnouncementQueue(self._quiet)
 
     # --- inputs (UI thread) ------------------------------------------------------
 
@@ -117,6 +122,12 @@ class BoardModel:
             self._resync = True
         changed = up != self.connected
         self.connected = up
+        return changed
+
+    def on_sound(self, state: str, now: float) -> bool:
+        """The announcer's "ok", "no-device" or "failed" (handed to the UI thread by the app)."""
+        changed = state != self.sound
+        self.sound = state
         return changed
 
     def on_board(self, board: Board, now: float) -> bool:
@@ -183,7 +194,7 @@ class BoardModel:
                 earlier.append(c)
         board = self.board
         return View(self.hall_name, self.connected, board.open if board else True, newest,
-                    self._counters(), self._services(), tuple(earlier), self.notice)
+                    self._counters(), self._services(), tuple(earlier), self.notice, NO_SOUND.get(self.sound, ""))
 
     def highlighted_until(self) -> float | None:
         """When the newest call stops blinking (None: it does not blink), so the screen can stop its timer."""

@@ -75,7 +75,7 @@ class Probe:
         ids = self.app.screen.ids
         return {
             "hall_name": ids.hall_name.text, "clock": ids.clock.text, "date": ids.date.text,
-            "offline": ids.offline.text if ids.offline.opacity > 0 else "",
+            "offline": _shown(ids.offline), "no_sound": _shown(ids.no_sound),
             "call_title": ids.call_title.text, "call_number": ids.call_number.text,
             "call_counter": ids.call_counter.text, "lit": bool(self.app.screen.lit),
             "blinking": self.app._blinker is not None,
@@ -99,3 +99,10 @@ class Probe:
         target.parent.mkdir(parents=True, exist_ok=True)
         Image.frombytes("RGBA", (w, h), data).transpose(Image.Transpose.FLIP_TOP_BOTTOM).convert("RGB").save(target)
         return str(target)
+
+
+def _shown(label) -> str:
+    """A header mark's text if it is on screen: visible and laid out in the band (not only asked for)."""
+    band = label.parent
+    on = label.opacity > 0 and label.height > 0 and band.y <= label.y and label.top <= band.top + 1
+    return label.text if on else ""

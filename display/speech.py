@@ -2,13 +2,17 @@
 
     sp = Speech(cfg)                              # DisplayConfig: template, reading, clips, volume …
     sp.text("1023", 2)   # 'Mời công dân có số thứ tự một nghìn không trăm hai mươi ba đến quầy số hai'
-    sound = sp.render(announcement)               # Sound: chime + the phrase × repeat
+    sp.text_next("2017", 3)                       # 'số hai nghìn không trăm mười bảy đến quầy ba'
+    sp.chime_sound() + sp.phrase("1023", 2)       # Sound: what a lone call starts with
     sound.write("call.wav")
 
+The announcer (display/announcer.py) joins these pieces one at a time, deciding each next
+piece when the one before ends, so calls that arrive meanwhile join the sentence.
 The voice is espeak-ng (`-v vi`), run offline, one WAV per phrase cached by its text and
-settings. A hall may instead record its own clips (see docs/display.md): the phrase is then
-cut into the longest runs of words that have a clip, and the clips are joined. The chime
-is two bell tones made here once, so nothing is ever downloaded.
+settings, with espeak-ng's half second of trailing silence cut to TAIL_S (the pause between
+the calls of one sentence). A hall may instead record its own clips (see docs/display.md):
+the phrase is then cut into the longest runs of words that have a clip, and the clips are
+joined. The chime is two bell tones made here once, so nothing is ever downloaded.
 """
 
 from __future__ import annotations
@@ -21,33 +25,49 @@ import re
 import subprocess
 import tempfile
 import threading
+import time
 import unicodedata
 import wave
 from array import array
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from display.announce_queue import Announcement
 from display.config import DisplayConfig
+from display.diskbound import keep_newest
 from display.words import DIGITS, say_digits, say_number
 
 log = logging.getLogger("motcua.display")
 
 RATE = 22050           # espeak-ng's own rate: its WAVs are used as they are
-PAUSE_S = 0.6          # between the repeats of a call
+PAUSE_S = 0.6          # between the repeats of a call, and before a new sentence in a burst
+TAIL_S = 0.15          # silence kept after an espeak-ng phrase: the comma between calls of one sentence
+SILENT = 64            # |sample| at or below this is silence (-54 dB) when trimming espeak-ng's tail
+CACHE_VERSION = "t1"   # bumped when what is cached changes (t1: the tail is trimmed)
 AFTER_CHIME_S = 0.25
 COMMA_S = 0.15         # the pause a comma makes when clips are joined (digit by digit)
 MAX_RUN = 8            # longest run of words one clip may cover
+LOADED_MAX = 64        # WAVs kept in memory (~200 KB a phrase)
+# The phrase cache on disk: a hall with 6 services × 1,000 numbers × 4 counters could make
+# 24,000 phrases (~5 GB) over the years; the ones used least recently go beyond this.
+CACHE_KEEP = 3000      # phrases (~600 MB at most; a busy day uses a few hundred)
+CACHE_BYTES = 600 * 2**20
+CACHE_PRUNE_EVERY = 50  # new phrases between two prunings
+PHRASE_WAV = re.compile(r"[0-9a-f]{24}\.wav")
 
 
 @dataclass
 class Sound:
     pcm: bytes                                   # 16-bit signed mono at RATE
     parts: list[str] = field(default_factory=list)   # what was joined, in order (chime, clips, phrases)
+    text: str = ""                               # the words, as said (empty for a chime or a pause)
 
     @property
     def seconds(self) -> float:
         return len(self.pcm) / 2 / RATE
+
+    def __add__(self, other: "Sound") -> "Sound":
+        return Sound(self.pcm + other.pcm, self.parts + other.parts, " ".join(filter(None, [self.text, other.text])))
 
     def write(self, path: str | Path) -> Path:
         path = Path(path)
@@ -72,8 +92,12 @@ class Speech:
         self.cfg = cfg
         self.cache = Path(cache_dir or cfg.cache_dir())
         self.cache.mkdir(parents=True, exist_ok=True)
+        self._made = 0   # phrases made by espeak-ng in this run; the cache is pruned at start and every 50
+        keep_newest(self.cache, PHRASE_WAV, CACHE_KEEP, CACHE_BYTES, used=True)
         self.clips = _clip_index(Path(cfg.clips).expanduser()) if cfg.clips else {}
-        self._loaded: dict[Path, bytes] = {}
+        # PCM of the phrases and clips last used: a recall or a repeat costs no disk read. Bounded,
+        # since a display says thousands of different phrases over the months.
+        self._loaded: OrderedDict[Path, bytes] = OrderedDict()
 
     # --- words -------------------------------------------------------------------------
 
@@ -88,46 +112,63 @@ class Speech:
     def text(self, ticket: str, counter: int) -> str:
         return nfc(self.cfg.template.format(number=self.number_words(ticket), counter=say_number(counter)))
 
+    def text_next(self, ticket: str, counter: int) -> str:
+        """A further call of the same sentence: 'số hai nghìn không trăm mười bảy đến quầy ba'."""
+        return nfc(self.cfg.template_next.format(number=self.number_words(ticket), counter=say_number(counter)))
+
     def text_en(self, ticket: str, counter: int) -> str:
         spoken = " ".join(ticket) if self.cfg.number_reading == "digits" else ticket
         return self.cfg.template_en.format(number=spoken, counter=counter)
 
     # --- sound ---------------------------------------------------------------------------
 
-    def render(self, a: Announcement) -> Sound:
-        """Chime (if on), then the call `repeat` times. Every part is already at the configured volume
-        (espeak-ng's amplitude, the chime's level, clips scaled once when loaded), so joining is
-        only copying bytes: the first sample goes out a few ms after the call arrives."""
-        out = Sound(b"")
-        if self.cfg.chime:
-            chime = self.chime()
-            out.pcm += self._pcm(chime, own=chime.parent != self.cache) + silence(AFTER_CHIME_S)
-            out.parts.append("chime")
-        for i in range(self.cfg.repeat):
-            if i:
-                out.pcm += silence(PAUSE_S)
-            one = self.phrase(a.ticket, a.counter)
-            out.pcm += one.pcm
-            out.parts += one.parts
-        return out
+    def chime_sound(self) -> Sound:
+        """The chime (if on) and the short pause after it. Every part is already at the configured
+        volume (espeak-ng's amplitude, the chime's level, clips scaled once when loaded), so
+        joining is only copying bytes: the first sample goes out a few ms after the call arrives."""
+        if not self.cfg.chime:
+            return Sound(b"")
+        chime = self.chime()
+        return Sound(self._pcm(chime, own=chime.parent != self.cache) + silence(AFTER_CHIME_S), ["chime"])
 
     def phrase(self, ticket: str, counter: int) -> Sound:
-        """The call once: from the hall's clips when they cover it, else espeak-ng (+ English)."""
-        text = self.text(ticket, counter)
+        """The call in the hall's wording (`template`): a call alone, or the first of a sentence."""
+        return self._say(self.text(ticket, counter))
+
+    def next_phrase(self, ticket: str, counter: int) -> Sound:
+        """A further call in the same sentence (`template_next`)."""
+        return self._say(self.text_next(ticket, counter))
+
+    def english(self, ticket: str, counter: int) -> Sound:
+        """The call in English, after a short pause (only said for a call alone: docs/display.md)."""
+        en = self.text_en(ticket, counter)
+        return Sound(silence(PAUSE_S / 2) + self._pcm(self.synth(en, "en")), [f"espeak:{en}"], en)
+
+    def prefetch(self, ticket: str, counter: int) -> None:
+        """Make both phrases of a waiting call (espeak-ng, ~0.1 s each) while another is heard,
+        so choosing it later costs nothing. Clips are joined at once and need no work ahead."""
+        if not self.clips:
+            self.synth(self.text(ticket, counter), self.cfg.voice)
+            self.synth(self.text_next(ticket, counter), self.cfg.voice)
+
+    def _say(self, text: str) -> Sound:
+        """Words from the hall's clips when they cover them, else espeak-ng."""
         sound = self._from_clips(text) if self.clips else None
         if sound is None:
             sound = Sound(self._pcm(self.synth(text, self.cfg.voice)), [f"espeak:{text}"])
-        if self.cfg.english:
-            en = self.text_en(ticket, counter)
-            sound.pcm += silence(PAUSE_S / 2) + self._pcm(self.synth(en, "en"))
-            sound.parts.append(f"espeak:{en}")
+        sound.text = text
         return sound
 
     def synth(self, text: str, voice: str) -> Path:
         """The phrase's WAV from espeak-ng, made once per text, voice and speed (the cache)."""
-        key = hashlib.sha256(f"{voice}|{self.cfg.speed}|{self.cfg.volume}|{text}".encode()).hexdigest()[:24]
-        path = self.cache / f"{key}.wav"
-        if not path.exists():
+        key = hashlib.sha256(f"{CACHE_VERSION}|{voice}|{self.cfg.speed}|{self.cfg.volume}|{text}".encode())
+        path = self.cache / f"{key.hexdigest()[:24]}.wav"
+        if path.exists():
+            try:   # used now (access time only: the file itself is unchanged): pruning keeps it
+                os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns))
+            except OSError:
+                pass
+        else:
             tmp = _tmp_beside(path)
             try:
                 subprocess.run(["espeak-ng", "-v", voice, "-s", str(self.cfg.speed), "-a", str(self.cfg.volume),
@@ -135,7 +176,11 @@ class Speech:
                                check=True, capture_output=True, timeout=30)
             except FileNotFoundError:
                 raise RuntimeError("espeak-ng is not installed (apt-get install espeak-ng)") from None
+            _trim_tail(tmp)
             tmp.replace(path)    # a half-written WAV must never be taken from the cache
+            self._made += 1
+            if self._made % CACHE_PRUNE_EVERY == 0:
+                keep_newest(self.cache, PHRASE_WAV, CACHE_KEEP, CACHE_BYTES, used=True)
         return path
 
     def chime(self) -> Path:
@@ -176,7 +221,9 @@ class Speech:
     def _pcm(self, path: Path, own: bool = False) -> bytes:
         """16-bit mono PCM at RATE of a WAV; other formats are converted with sox, once.
         `own`: a hall's recorded clip, scaled to the volume here (espeak and the chime are made at it)."""
-        if path not in self._loaded:
+        if path in self._loaded:
+            self._loaded.move_to_end(path)
+        else:
             with wave.open(str(path), "rb") as w:
                 ok = (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, RATE)
                 frames = w.readframes(w.getnframes()) if ok else None
@@ -188,7 +235,23 @@ class Speech:
                     with wave.open(tmp.name, "rb") as w:
                         frames = w.readframes(w.getnframes())
             self._loaded[path] = scale(frames, self.cfg.volume / 100) if own else frames
+            while len(self._loaded) > LOADED_MAX:
+                self._loaded.popitem(last=False)
         return self._loaded[path]
+
+
+def _trim_tail(path: Path) -> None:
+    """Cut espeak-ng's trailing silence (~0.5 s) to TAIL_S: in a burst, four calls' tails would
+    otherwise add 1.5 s of nothing before the last call is named (docs/display.md)."""
+    with wave.open(str(path), "rb") as w:
+        params, samples = w.getparams(), array("h", w.readframes(w.getnframes()))
+    end = len(samples)
+    while end and abs(samples[end - 1]) <= SILENT:
+        end -= 1
+    keep = min(len(samples), end + int(TAIL_S * params.framerate))
+    with wave.open(str(path), "wb") as w:
+        w.setparams(params)
+        w.writeframes(samples[:keep].tobytes())
 
 
 def _tmp_beside(path: Path) -> Path:

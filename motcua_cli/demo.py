@@ -19,7 +19,7 @@ from pathlib import Path
 
 from broker.ledger import Ledger
 from broker.server import VERSION, HallServer
-from display.words import say_number
+from display.played_log import follow
 from hall.client import HallClient, RequestTimeout
 from hall.config import load_hall
 from hall.device import DeviceConfig, device_toml, load_device
@@ -147,7 +147,9 @@ def counter_loop(dev: DeviceConfig, stop: threading.Event, out: Console, speed: 
             out.say(who, f"Số {called['ticket']} không có mặt — chuyển sang số tiếp theo.")
             continue
         act("serve")
-        stop.wait(rng.uniform(3, 9) / speed)
+        # 10-20 s per citizen: four counters then call about once every 4 s, what one voice can say
+        # (about 3 s a call in a burst). Faster, the sound falls behind the screen; nothing is dropped.
+        stop.wait(rng.uniform(10, 20) / speed)
         act("finish")
         out.say(who, f"Đã giải quyết xong cho số {called['ticket']}.")
     client.stop()
@@ -168,8 +170,9 @@ def run_demo(args) -> int:
     catalog = import_catalog(EXAMPLE_CATALOG, cfg, data / "server").catalog
     out.say("Hệ thống", f"Niêm yết {len(catalog.procedures)} thủ tục hành chính ({EXAMPLE_CATALOG.name}).")
     d = devices["display-1"]
-    out.say("Hệ thống", f"Mosquitto ở cổng {cfg.mqtt_port}. Xem bảng gọi số từ máy khác: mosquitto_sub -h "
-                        f"127.0.0.1 -p {cfg.mqtt_port} -u {d.id} -P {d.password} -t 'motcua/{cfg.id}/called'")
+    out.say("Hệ thống", f"Mosquitto ở cổng {cfg.mqtt_port} (chỉ trên máy này). Xem các lượt gọi số trong một "
+                        f"cửa sổ khác: mosquitto_sub -h 127.0.0.1 -p {cfg.mqtt_port} -u {d.id} -P {d.password} "
+                        f"-t 'motcua/{cfg.id}/called'")
 
     stop = threading.Event()
     names = {c.id: c.name for c in cfg.counters}
@@ -180,14 +183,14 @@ def run_demo(args) -> int:
             again = " (gọi lại)" if call.recall else ""
             out.say("Màn hình", f"MỜI CÔNG DÂN SỐ {call.ticket} → {names.get(call.counter, call.counter).upper()}"
                                 f"{again}")
-            out.say("Loa", f"«Mời công dân có số thứ tự {say_number(int(call.ticket))} đến quầy số "
-                           f"{say_number(call.counter)}»" if call.ticket.isdigit() else
-                    f"«Mời công dân có số {call.ticket} đến quầy số {say_number(call.counter)}»")
         elif topic.endswith("/board"):
             latest["board"] = Board.from_payload(payload)
 
     latest: dict[str, Board] = {}
     display = HallClient(d, subscribe=["called", "board"], on_message=on_display).start(wait=10)
+    # "Loa": what the wall display really said, as it said it (its played.log), never a retyped phrase.
+    heard = follow(data / "announcements", lambda said: out.say(
+        "Loa", f"«{said.text}»" + (" (nhắc lại)" if said.kind == "again" else "")))
     windows = open_windows(devices, data, out)
     rng = random.Random()
     threads = [threading.Thread(target=kiosk_loop, daemon=True,
@@ -222,6 +225,7 @@ def run_demo(args) -> int:
             proc.wait(10)
         except Exception:
             proc.kill()
+    heard.close()
     display.stop()
     server.stop()
     out.say("Hệ thống", "Đã dừng. Mọi phiếu và sự kiện được lưu trong sổ cái (hall.db).")

@@ -15,15 +15,16 @@ import textwrap
 import time
 import wave
 from array import array
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from display.announce_queue import Announcement, AnnouncementQueue
-from display.announcer import Announcer, FileBackend
+from display.announcer import Announcer
+from display.backends import FileBackend
 from display.config import display_config
-from display.speech import RATE, Speech
+from display.played_log import PlayedLog
+from display.speech import AFTER_CHIME_S, PAUSE_S, RATE, Speech
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(not all(os.path.exists(f"/usr/bin/{t}") for t in ("espeak-ng", "sox", "soxi")),
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.skipif(not all(os.path.exists(f"/usr/bin/{t}") for t in
 
 CLIP_S = 0.05
 WORDS = ["mời_công_dân_có_số_thứ_tự", "một", "nghìn", "không", "trăm", "hai", "mươi", "ba", "đến_quầy_số",
-         "chime", "bốn", "năm"]
+         "chime", "bốn", "năm", "số", "đến_quầy"]      # the last two: `template_next` ("số … đến quầy …")
 
 
 def soxi_seconds(path: Path) -> float:
@@ -72,6 +73,36 @@ def announcement(seq: int, ticket: str, counter: int, recall: bool = False) -> A
     return Announcement(seq, ticket, counter, recall, time.time())
 
 
+def pcm(path: Path) -> bytes:
+    with wave.open(str(path), "rb") as w:
+        return w.readframes(w.getnframes())
+
+
+def run_announcer(tmp_path: Path, cfg, calls, realtime: bool = True, spread: float = 0.0, backend=None,
+                  timeout: float = 60.0):
+    """Real Announcer, real Speech (espeak-ng or clips), FileBackend: put `calls` (ticket, counter)
+    `spread` seconds apart and wait until each has been named. → (history, arrival per ticket)."""
+    q = AnnouncementQueue(quiet=lambda now: False)
+    backend = backend or FileBackend(tmp_path / "played", realtime=realtime)
+    announcer = Announcer(q, Speech(cfg, tmp_path / "cache"), backend, log_dir=tmp_path / "played")
+    arrived = {}
+    if not realtime:        # nothing is heard in real time: queue all first, as in one instant
+        for seq, (ticket, counter) in enumerate(calls, start=1):
+            q.put(announcement(seq, ticket, counter), time.time())
+        announcer.start()
+    else:
+        announcer.start()
+        for seq, (ticket, counter) in enumerate(calls, start=1):
+            arrived[ticket] = time.monotonic()
+            q.put(announcement(seq, ticket, counter), time.time())
+            time.sleep(spread / max(1, len(calls) - 1))
+    try:
+        assert announcer.drain(timeout), f"still saying after {timeout} s: {announcer.history()}"
+    finally:
+        announcer.stop()
+    return announcer.history(), arrived
+
+
 def test_the_phrase_for_a_call_is_spoken_by_espeak_lasts_a_plausible_time_and_is_cached(tmp_path):
     sp = Speech(display_config({}), tmp_path / "cache")
     text = sp.text("1023", 2)
@@ -84,11 +115,14 @@ def test_the_phrase_for_a_call_is_spoken_by_espeak_lasts_a_plausible_time_and_is
     made = wav.stat().st_mtime_ns
     assert sp.synth(text, "vi") == wav and wav.stat().st_mtime_ns == made   # the cache, not espeak again
 
-    # The whole announcement: chime, the phrase twice (repeat = 2), the pauses between.
-    sound = sp.render(announcement(1, "1023", 2))
-    out = sound.write(tmp_path / "call.wav")
-    assert sound.parts == ["chime", f"espeak:{text}", f"espeak:{text}"]
-    assert abs(soxi_seconds(out) - (soxi_seconds(sp.chime()) + 0.25 + 2 * seconds + 0.6)) < 0.05
+    # A call alone: chime, the phrase twice (repeat = 2), the pauses between — one WAV.
+    played, _ = run_announcer(tmp_path, display_config({}), [("1023", 2)], realtime=False)
+    assert [p.text for p in played] == [text]
+    assert played[0].parts == ("chime", f"espeak:{text}")
+    out = Path(played[0].path)
+    assert abs(soxi_seconds(out) - (soxi_seconds(sp.chime()) + AFTER_CHIME_S + 2 * seconds + PAUSE_S)) < 0.05
+    said = PlayedLog(tmp_path / "played").read()
+    assert [(s.kind, s.text, s.wav) for s in said] == [("call", text, out.name), ("again", text, out.name)]
 
 
 def test_numbers_are_read_whole_or_digit_by_digit_as_configured(tmp_path):
@@ -99,14 +133,14 @@ def test_numbers_are_read_whole_or_digit_by_digit_as_configured(tmp_path):
     digits = Speech(display_config({"number_reading": "digits", "english": True}), tmp_path)
     assert digits.text("1023", 12) == "Mời công dân có số thứ tự một, không, hai, ba đến quầy số mười hai"
     assert digits.text_en("1023", 12) == "Ticket number 1 0 2 3, please go to counter 12"
-    spoken = digits.phrase("1023", 12)
-    assert spoken.parts[-1].startswith("espeak:Ticket number")     # English after the Vietnamese
+    assert digits.english("1023", 12).parts == ["espeak:Ticket number 1 0 2 3, please go to counter 12"]
+    assert whole.text_next("2017", 3) == "số hai nghìn không trăm mười bảy đến quầy ba"
 
 
 def test_a_halls_recorded_clips_are_joined_in_order(tmp_path):
     marks = make_clips(tmp_path / "clips", stereo_44k=("ba",))      # ba.wav must be converted by sox
     sp = Speech(display_config({"clips": str(tmp_path / "clips"), "repeat": 1, "volume": 100}), tmp_path / "cache")
-    sound = sp.render(announcement(1, "1023", 2))
+    sound = sp.chime_sound() + sp.phrase("1023", 2)
     order = ["chime", "mời_công_dân_có_số_thứ_tự", "một", "nghìn", "không", "trăm", "hai", "mươi", "ba",
              "đến_quầy_số", "hai"]
     assert runs(sound.pcm) == [marks[n] for n in order]
@@ -143,46 +177,55 @@ def test_volume_scales_every_source(tmp_path):
     peak = lambda p: max(abs(s) for s in array("h", p))  # noqa: E731
     syn_loud = Speech(display_config({"volume": 100}), tmp_path / "c")
     syn_soft = Speech(display_config({"volume": 40}), tmp_path / "d")
-    a = announcement(1, "1023", 2)
-    assert peak(syn_soft.render(a).pcm) < 0.6 * peak(syn_loud.render(a).pcm)
+    call = lambda sp: sp.chime_sound() + sp.phrase("1023", 2)  # noqa: E731
+    assert peak(call(syn_soft).pcm) < 0.6 * peak(call(syn_loud).pcm)
 
 
 def test_the_announcer_plays_a_burst_in_order_one_after_the_other(tmp_path):
     make_clips(tmp_path / "clips")
     cfg = display_config({"clips": str(tmp_path / "clips"), "repeat": 1, "volume": 100})
-    q = AnnouncementQueue(max_waiting=4, quiet=lambda now: False)
-    backend = FileBackend(tmp_path / "played", realtime=True)    # takes as long as hearing it would
-    announcer = Announcer(q, Speech(cfg, tmp_path / "cache"), backend).start()
     tickets = [("1023", 2), ("1022", 1), ("1032", 3), ("1033", 4), ("1030", 2)]
-    try:
-        for seq, (ticket, counter) in enumerate(tickets, start=1):
-            q.put(announcement(seq, ticket, counter), time.time())
-            time.sleep(0.05)
-        deadline = time.monotonic() + 20
-        while len(announcer.history()) < 5 and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        announcer.stop()
-    played = announcer.history()
+    played, _ = run_announcer(tmp_path, cfg, tickets, spread=0.2)
     assert [(p.seq, p.ticket, p.counter) for p in played] == [(i, t, c) for i, (t, c) in enumerate(tickets, 1)]
     for before, after in zip(played, played[1:]):
         assert after.started >= before.ended           # never two at once: none cut off
         assert before.ended - before.started >= before.seconds - 0.02    # each played to its end
     for p in played:
-        assert abs(soxi_seconds(Path(p.path)) - p.seconds) < 0.01
         assert not [part for part in p.parts if part.startswith("espeak")]    # all from the clips
-    assert (tmp_path / "played" / "played.log").read_text().count("\n") == 5
+    # One burst: one chime, one WAV holding everything said, one played.log line per call.
+    assert sum(p.parts.count("chime") for p in played) == 1
+    assert len({p.path for p in played}) == 1
+    assert abs(soxi_seconds(Path(played[0].path)) - sum(p.seconds for p in played)) < 0.01
+    said = PlayedLog(tmp_path / "played").read()
+    assert [(s.kind, s.calls) for s in said] == [("call", (tickets[0],))] + [("next", (t,)) for t in tickets[1:]]
+
+
+def test_a_burst_longer_than_queue_max_is_said_in_several_sentences_with_one_chime(tmp_path):
+    make_clips(tmp_path / "clips")
+    cfg = display_config({"clips": str(tmp_path / "clips"), "volume": 100, "queue_max": 3})
+    tickets = [("1023", 1), ("1024", 2), ("1025", 3), ("1032", 4), ("1033", 1)]
+    played, _ = run_announcer(tmp_path, cfg, tickets, realtime=False)
+    assert [p.ticket for p in played] == [t for t, _ in tickets]
+    said = PlayedLog(tmp_path / "played").read()
+    # No repeat in a burst: "call" begins a sentence (the hall's template), "next" continues it.
+    assert [s.kind for s in said] == ["call", "next", "next", "call", "next"]
+    assert said[1].text == "số một nghìn không trăm hai mươi tư đến quầy hai"
+    assert [p.parts.count("chime") for p in played] == [1, 0, 0, 0, 0]
+    assert played[3].words - played[3].started >= PAUSE_S - 0.01     # a new sentence: a pause first
+    # A WAV per sentence: a burst that goes on and on does not make one ever-growing file.
+    assert [Path(p.path).name for p in played] == ["000001-1023-q1.wav"] * 3 + ["000004-1032-q4.wav"] * 2
 
 
 SDL_SCRIPT = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path
     from display.announce_queue import Announcement, AnnouncementQueue
-    from display.announcer import Announcer, SdlBackend
+    from display.announcer import Announcer
+    from display.backends import SdlBackend
     from display.config import display_config
     from display.speech import Speech
     tmp = Path(sys.argv[1])
-    q = AnnouncementQueue(4, lambda now: False)
+    q = AnnouncementQueue(lambda now: False)
     a = Announcer(q, Speech(display_config({"clips": str(tmp / "clips"), "repeat": 1}), tmp / "cache"),
                   SdlBackend()).start()
     for seq, ticket in ((1, "1023"), (2, "1024")):
@@ -210,3 +253,24 @@ def test_the_sdl_backend_plays_through_sdl_audio(tmp_path):
     assert played[1][3] >= played[0][4]
     data = out.read_bytes()
     assert len(data) > 10_000 and data.count(0) < len(data)     # SDL really mixed our samples out
+
+
+def test_the_phrase_cache_keeps_the_phrases_in_use_and_no_more(tmp_path):
+    # issue 8 item 13: nothing a display writes grows forever; here the espeak-ng phrase cache
+    from display import speech
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    sp = Speech(display_config({}), cache)
+    used = sp.synth(sp.text("1001", 1), "vi")                    # a phrase in use ...
+    old = time.time_ns() - 10**12
+    for i in range(speech.CACHE_KEEP + 5):                       # ... and years of other phrases
+        f = cache / f"{i:024x}.wav"
+        f.write_bytes(b"RIFF")
+        os.utime(f, ns=(old + i, old + i))
+    (cache / "notes.txt").write_text("not ours")
+    sp.synth(sp.text("1001", 1), "vi")                            # used again: its access time moves
+    Speech(display_config({}), cache)                             # the next start prunes the cache
+    names = {p.name for p in cache.iterdir()}
+    assert len([n for n in names if speech.PHRASE_WAV.fullmatch(n)]) == speech.CACHE_KEEP
+    assert used.name in names and "notes.txt" in names
+    assert f"{0:024x}.wav" not in names, "the least recently used went first"

@@ -14,13 +14,17 @@ import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
-from display.probe_client import DisplayProcess
+from display.played_log import PlayedLog
+from display.probe_client import DisplayProcess, display_env
 from hall.device import device_toml
 from tests.conftest import wait_for
+from tests.test_display_announcer import no_sound_path
 
 SIZES = [(1920, 1080), (1280, 720), (1366, 768)]
 OFFLINE = "● mất kết nối"
+NO_SOUND = "● không có loa"
 
 
 @pytest.fixture
@@ -28,7 +32,8 @@ def displays(hall, tmp_path):
     """start((w, h), port=None) → a running display process for a freshly provisioned display device."""
     procs: list[DisplayProcess] = []
 
-    def start(size: tuple[int, int], port: int | None = None) -> DisplayProcess:
+    def start(size: tuple[int, int], port: int | None = None, audio: str = "file",
+              path_env: str | None = None) -> DisplayProcess:
         dev = hall.add_device(f"display-{len(procs) + 1}", "display")
         folder = tmp_path / dev.id
         text = device_toml(dev)
@@ -36,15 +41,27 @@ def displays(hall, tmp_path):
             text = text.replace(f"port = {dev.port}", f"port = {port}")
         (folder / "played").mkdir(parents=True)
         path = folder / "display.toml"
-        path.write_text(text + f'\n[display]\naudio = "file"\naudio_dir = "{folder / "played"}"\n'
+        path.write_text(text + f'\n[display]\naudio = "{audio}"\naudio_dir = "{folder / "played"}"\n'
                                f'cache = "{tmp_path / "speech"}"\nhighlight_s = 4\n', encoding="utf-8")
-        proc = DisplayProcess(path, size=size, workdir=folder)
+        env = display_env(folder)
+        if path_env is not None:
+            env["PATH"] = path_env
+        proc = DisplayProcess(path, size=size, workdir=folder, env=env)
         procs.append(proc)
         return proc
 
     yield start
     for p in procs:
         p.close()
+
+
+def mark_pixels(png: Path) -> int:
+    """Pixels of the header marks' yellow in their column of a screenshot: what a person would see."""
+    im = Image.open(png).convert("RGB")
+    w, h = im.size
+    band = im.crop((int(w * 0.58), 0, int(w * 0.75), int(h * 112 / 1080)))
+    px = band.tobytes()
+    return sum(1 for i in range(0, len(px), 3) if px[i] > 230 and px[i + 1] > 210 and px[i + 2] < 120)
 
 
 def spoken(d: DisplayProcess) -> list[str]:
@@ -66,6 +83,7 @@ def test_a_call_shows_on_every_screen_size_and_the_board_survives_the_broker(hal
         d.wait_event("ready", timeout=30)
         t = d.wait_texts(lambda t: len(t["counters"]) == 4 and t["counters"][0][1] == before[0])
         assert t["hall_name"] == hall.cfg.name
+        assert t["no_sound"] == ""         # audio = "file" was chosen in device.toml: no mark
         assert t["call_number"] == before[1] and t["call_counter"] == "3" and not t["blinking"]
         assert t["counters"][3] == ["QUẦY 4", "Tạm dừng", "paused"]
 
@@ -100,7 +118,7 @@ def test_a_call_shows_on_every_screen_size_and_the_board_survives_the_broker(hal
     for d in screens:
         t = d.wait_texts(lambda t: t["offline"] == OFFLINE, timeout=10)
         assert t["call_number"] == ticket and t["counters"][1][1] == ticket
-        d.screenshot(shots / f"offline-{d.size[0]}x{d.size[1]}.png")
+        assert mark_pixels(d.screenshot(shots / f"offline-{d.size[0]}x{d.size[1]}.png")) > 200
 
     # Back: the displays reconnect, rebuild from the retained board, announce nothing old …
     hall.broker.start()
@@ -196,3 +214,35 @@ def test_calls_missed_while_the_network_was_down_are_shown_not_announced(hall, c
         assert spoken(d) == [first]                        # what was missed is history, not news
     finally:
         proxy.close()
+
+
+def test_issue_8_a_display_without_a_sound_device_says_so_on_screen(hall, connect, displays, output_dir,
+                                                                    tmp_path):
+    """Item 13: with no sound card the display went mute with an INFO line; now a mark and a WARNING."""
+    shots = output_dir / "display"
+    kiosk = connect("kiosk-1", "kiosk")
+    counter = connect("counter-2", "counter", 2)
+    assert kiosk.request("take-ticket", {"service": "chung-thuc"})["ok"]
+    proxy = CutProxy(hall.cfg.mqtt_port)
+    try:
+        # audio = "auto" on a machine with no way to a sound device (no aplay, paplay, pactl on PATH).
+        d = displays((1280, 720), port=proxy.port, audio="auto", path_env=no_sound_path(tmp_path))
+        d.wait_event("ready", timeout=30)
+        t = d.wait_texts(lambda t: t["hall_name"] == hall.cfg.name and t["no_sound"] == NO_SOUND)
+        assert t["offline"] == ""
+        ticket = counter.request("call-next", {"counter": 2})["data"]["ticket"]
+        d.wait_event("speaking", lambda e: e["ticket"] == ticket)
+        d.wait_texts(lambda t: t["call_number"] == ticket and not t["blinking"], timeout=15)
+        one = mark_pixels(d.screenshot(shots / "no-sound-1280x720.png"))
+        # Both marks at once: the network goes too.
+        proxy.cut()
+        d.wait_texts(lambda t: t["offline"] == OFFLINE and t["no_sound"] == NO_SOUND, timeout=10)
+        two = mark_pixels(d.screenshot(shots / "no-sound-offline-1280x720.png"))
+        assert 200 < one < two        # seen on screen, not only set: one mark, then two
+    finally:
+        proxy.close()
+    # What was said went to files (and played.log), and the log warned once, in English.
+    said = wait_for(lambda: PlayedLog(d.workdir / "played").read())
+    assert said[0].backend == "file" and said[0].calls == ((ticket, 2),)
+    log = (d.workdir / "display-1280x720.log").read_text(errors="replace")
+    assert log.count("no sound device") == 1 and "WARNING" in log

@@ -1,19 +1,21 @@
 """The wall display's model without Kivy or audio: what it shows, what it says, in which order.
 
 A fake speaker drives the announcement queue the way the announcer thread does: take the
-next call, "speak" it for a while, say done. Times are hall times passed in.
+next call, "speak" it for a while, take the next. Times are hall times passed in. (How the
+announcer says what waits is tested with real espeak-ng in test_display_audio.py.)
 """
 
 from __future__ import annotations
 
 import logging
+import unicodedata
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from display.config import display_config
-from display.model import PAUSED, BoardModel, split_notice
+from display.model import NO_SOUND, PAUSED, BoardModel, split_notice
 from hall.device import load_device
 from hall.protocol import Board, Call
 from hall.tomlcheck import ConfigError
@@ -69,31 +71,19 @@ class Speaker:
                 return t_end
             self.heard.append((a.seq, t, t + SPEAK_S))
             t += SPEAK_S
-            self.q.done(a)
         return t
 
 
-def test_a_burst_of_five_calls_in_one_second_is_announced_in_order_and_none_is_cut_off():
+def test_a_burst_of_five_calls_in_one_second_is_queued_in_order_and_none_is_lost():
     m = started()
     q = m.queue
-    first = None
     for i in range(5):
-        t = T0 + 0.2 * i
-        assert m.on_called(call(10 + i, f"{1001 + i}", counter=1 + i % 4), t)
-        if i == 0:
-            first = q.take(t)             # the announcer starts speaking the first call at once
-        else:
-            assert q.take(t) is None      # and nothing new starts while it speaks: no cut-off
-    assert first.seq == 10
-    heard = [first.seq]
-    t = T0 + SPEAK_S
-    q.done(first)
-    while (a := q.take(t)) is not None:
+        assert m.on_called(call(10 + i, f"{1001 + i}", counter=1 + i % 4), T0 + 0.2 * i)
+    assert [a.seq for a in q.snapshot()] == [10, 11, 12, 13, 14]
+    heard = []
+    while (a := q.take(T0 + 1)) is not None:
         heard.append(a.seq)
-        t += SPEAK_S
-        q.done(a)
     assert heard == [10, 11, 12, 13, 14]
-    assert q.dropped == []
     # The screen shows the newest, the four before it in "last calls".
     v = m.view(T0 + 1)
     assert (v.newest.ticket, v.newest.counter, v.newest.highlighted) == ("1005", 1, True)
@@ -118,14 +108,17 @@ def test_a_recall_before_the_first_announcement_started_is_spoken_once_in_its_pl
     m = started()
     q = m.queue
     m.on_called(call(5, "1001", 1), T0)
-    speaking = q.take(T0)
+    assert q.take(T0).seq == 5                               # being spoken
     m.on_called(call(6, "2001", 2), T0 + 1)
     m.on_called(call(7, "2001", 2, recall=True), T0 + 2)   # 2001 has not been spoken yet
-    q.done(speaking)
     a = q.take(T0 + 10)
     assert (a.seq, a.ticket, a.recall) == (7, "2001", True)
-    q.done(a)
     assert q.take(T0 + 20) is None
+    # A recall of the call being spoken is said again, after it.
+    m.on_called(call(8, "3001", 3), T0 + 30)
+    assert q.take(T0 + 30).seq == 8
+    m.on_called(call(9, "3001", 3, recall=True), T0 + 31)
+    assert q.take(T0 + 31).seq == 9
 
 
 def test_after_a_reconnect_a_stale_called_is_not_announced_but_new_ones_are():
@@ -178,20 +171,29 @@ def test_a_call_to_a_counter_that_does_not_exist_is_logged_not_a_crash(caplog):
     assert m.queue.take(T0 + 1).seq == 5
 
 
-def test_when_too_many_calls_wait_old_ones_are_dropped_from_the_sound_not_from_the_screen(caplog):
+def test_issue_8_no_call_is_dropped_from_the_sound_however_many_wait(caplog):
+    """Issue 8, item 12: with queue_max = 4, 6 calls in a second used to lose one from the sound."""
     m = started(replace(display_config({}), queue_max=2))
     m.on_called(call(1, "1001", 1), T0)
-    speaking = m.queue.take(T0)
+    assert m.queue.take(T0).seq == 1                # being spoken
     with caplog.at_level(logging.WARNING, logger="motcua.display"):
-        for i in range(2, 6):
-            m.on_called(call(i, f"{1000 + i}", 1 + i % 4), T0 + i)
-    assert [a.seq for a in m.queue.dropped] == [2, 3]
-    assert "dropped from the sound" in caplog.text
-    m.queue.done(speaking)
-    assert [m.queue.take(T0 + 10).seq] == [4]
+        for i in range(2, 21):
+            m.on_called(call(i, f"{1000 + i}", 1 + i % 4), T0 + i / 20)
+    assert len(m.queue) == 19 and "dropped" not in caplog.text
+    assert [m.queue.take(T0 + 10).seq for _ in range(19)] == list(range(2, 21))
     v = m.view(T0 + 10)
-    assert v.newest.ticket == "1005"
-    assert [c.ticket for c in v.last_calls] == ["1004", "1003", "1002", "1001"]   # all still on screen
+    assert v.newest.ticket == "1020"
+    assert [c.ticket for c in v.last_calls] == ["1019", "1018", "1017", "1016", "1015"]
+
+
+def test_the_screen_shows_when_the_hall_cannot_hear_the_calls():
+    m = started()
+    assert m.view(T0).no_sound == ""
+    assert m.on_sound("no-device", T0) and m.view(T0).no_sound == "● không có loa"
+    assert not m.on_sound("no-device", T0 + 1)      # no change, no redraw
+    assert m.on_sound("failed", T0 + 2) and m.view(T0 + 2).no_sound == "● loa bị lỗi"
+    assert m.on_sound("ok", T0 + 3) and m.view(T0 + 3).no_sound == ""
+    assert unicodedata.is_normalized("NFC", "".join(NO_SOUND.values()))
 
 
 def test_quiet_hours_show_calls_but_say_nothing():
@@ -256,10 +258,11 @@ def write(tmp_path: Path, display: str) -> Path:
 def test_display_table_is_read_from_device_toml(tmp_path):
     path = write(tmp_path, '[display]\ntemplate = "Xin mời công dân số {number} đến quầy số {counter}"\n'
                            'number_reading = "digits"\nrepeat = 1\nqueue_max = 3\nquiet_hours = ["12:00-13:30"]\n'
-                           'volume = 70\nenglish = true\n')
+                           'volume = 70\nenglish = true\ntemplate_next = "số {number}, quầy {counter}"\n')
     dev = load_device(path)
     cfg = display_config(dev.display, path)
     assert cfg.template.startswith("Xin mời") and cfg.number_reading == "digits"
+    assert cfg.template_next == "số {number}, quầy {counter}"
     assert (cfg.repeat, cfg.queue_max, cfg.volume, cfg.english) == (1, 3, 70, True)
     assert cfg.quiet_hours == ((720, 810),)
     assert display_config(load_device(write(tmp_path, "")).display) == display_config({})
@@ -268,6 +271,7 @@ def test_display_table_is_read_from_device_toml(tmp_path):
 @pytest.mark.parametrize("table, key, problem", [
     ('template = "Mời số {numer} đến quầy {counter}"', "display.template", "{number} and {counter}"),
     ('template = "Mời công dân đến quầy {counter}"', "display.template", "both {number} and {counter}"),
+    ('template_next = "số {number}"', "display.template_next", "both {number} and {counter}"),
     ("repeat = 0", "display.repeat", "at least 1"),
     ('number_reading = "roman"', "display.number_reading", "must be one of whole, digits"),
     ('quiet_hours = ["22:00-06:00"]', "display.quiet_hours", "not a valid span"),
