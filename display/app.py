@@ -146,23 +146,27 @@ def make_app(dev, cfg):
             Clock.schedule_once(lambda dt: self._apply(kind, obj, arrived))
 
         def _on_connection(self, up: bool) -> None:
-            Clock.schedule_once(lambda dt: self._apply("connection", up))
+            failure = self.client.failure if self.client else None
+            refused = not up and failure is not None and failure.kind == "not_authorised"
+            Clock.schedule_once(lambda dt: self._apply("connection", (up, refused)))
 
         # --- UI thread -----------------------------------------------------------------------
         def _apply(self, kind: str, obj, arrived: float = 0.0) -> None:
             now, m = time.time(), self.model
             if kind == "called" and self.probe:
                 self.timing = {obj.seq: [arrived, time.monotonic()]}
-            handle = {"board": m.on_board, "called": m.on_called, "connection": m.on_connection,
-                      "sound": m.on_sound}.get(kind, m.on_config)
+            handle = {"board": m.on_board, "called": m.on_called, "sound": m.on_sound}.get(kind, m.on_config)
             try:
-                changed = handle(obj, now)
+                if kind == "connection":
+                    changed = m.on_connection(obj[0], now, refused=obj[1])
+                else:
+                    changed = handle(obj, now)
             except (KeyError, TypeError, ValueError, AttributeError) as err:
                 # A message with the right envelope but wrong insides must not take the wall down.
                 log.error("%s message ignored: %r", kind, err)
                 return
             if kind == "connection" and self.probe:
-                self.probe.event("connection", up=obj)
+                self.probe.event("connection", up=obj[0], refused=obj[1])
             if changed:
                 self.redraw()
 

@@ -62,7 +62,7 @@ class BoardScreen(Screen):
         """The header and the big call: what must reach the wall in the very next frame."""
         ids = self.ids
         ids.hall_name.text = view.hall_name
-        self._mark(ids.offline, "" if view.connected else ids.offline.text)
+        self._mark(ids.offline, view.offline)
         self._mark(ids.no_sound, view.no_sound)
         self._show_call(view.newest)
         if not view.newest or not view.newest.highlighted:

@@ -34,6 +34,10 @@ PAUSED, IDLE = "Tạm dừng", "—"
 # The header's mark when the hall cannot hear the calls (issue 8, item 13): no sound device at
 # all (the announcer writes files instead), or the device failed on the last try.
 NO_SOUND = {"no-device": "● không có loa", "failed": "● loa bị lỗi"}
+# The header's mark while the hall's broker is out of reach; "not registered" when the broker refused
+# this display's password (no reconnecting mends that: it needs `motcua device add` on the server).
+OFFLINE = "● mất kết nối"
+NOT_REGISTERED = "● chưa đăng ký"
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class View:
     last_calls: tuple[CallView, ...]
     notice: str
     no_sound: str = ""     # "" while the hall hears the calls, else the header's mark (NO_SOUND)
+    offline: str = ""      # "" while connected, else OFFLINE or NOT_REGISTERED
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,7 @@ class BoardModel:
         self.service_names: dict[str, str] = {}
         self.board: Board | None = None
         self.connected = False
+        self.refused = False                        # the broker refused our login (not registered)
         self.sound = "ok"
         self.calls: dict[int, _Seen] = {}
         self.fresh: dict[int, float] = {}           # seq → when a live call arrived (for the highlight)
@@ -117,11 +123,13 @@ class BoardModel:
         self.notice = str(obj.get("notice") or "")
         return True
 
-    def on_connection(self, up: bool, now: float) -> bool:
+    def on_connection(self, up: bool, now: float, refused: bool = False) -> bool:
+        """`refused`: the broker refused this display's login (HallClient.failure is not_authorised)."""
         if up:
             self._resync = True
-        changed = up != self.connected
-        self.connected = up
+        refused = refused and not up
+        changed = up != self.connected or refused != self.refused
+        self.connected, self.refused = up, refused
         return changed
 
     def on_sound(self, state: str, now: float) -> bool:
@@ -194,7 +202,8 @@ class BoardModel:
                 earlier.append(c)
         board = self.board
         return View(self.hall_name, self.connected, board.open if board else True, newest,
-                    self._counters(), self._services(), tuple(earlier), self.notice, NO_SOUND.get(self.sound, ""))
+                    self._counters(), self._services(), tuple(earlier), self.notice, NO_SOUND.get(self.sound, ""),
+                    "" if self.connected else NOT_REGISTERED if self.refused else OFFLINE)
 
     def highlighted_until(self) -> float | None:
         """When the newest call stops blinking (None: it does not blink), so the screen can stop its timer."""

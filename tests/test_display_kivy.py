@@ -13,6 +13,8 @@ import threading
 import time
 from pathlib import Path
 
+from dataclasses import replace
+
 import pytest
 from PIL import Image
 
@@ -24,6 +26,7 @@ from tests.test_display_announcer import no_sound_path
 
 SIZES = [(1920, 1080), (1280, 720), (1366, 768)]
 OFFLINE = "● mất kết nối"
+NOT_REGISTERED = "● chưa đăng ký"
 NO_SOUND = "● không có loa"
 
 
@@ -33,10 +36,10 @@ def displays(hall, tmp_path):
     procs: list[DisplayProcess] = []
 
     def start(size: tuple[int, int], port: int | None = None, audio: str = "file",
-              path_env: str | None = None) -> DisplayProcess:
+              path_env: str | None = None, password: str | None = None) -> DisplayProcess:
         dev = hall.add_device(f"display-{len(procs) + 1}", "display")
         folder = tmp_path / dev.id
-        text = device_toml(dev)
+        text = device_toml(dev if password is None else replace(dev, password=password))
         if port is not None:
             text = text.replace(f"port = {dev.port}", f"port = {port}")
         (folder / "played").mkdir(parents=True)
@@ -246,3 +249,15 @@ def test_issue_8_a_display_without_a_sound_device_says_so_on_screen(hall, connec
     assert said[0].backend == "file" and said[0].calls == ((ticket, 2),)
     log = (d.workdir / "display-1280x720.log").read_text(errors="replace")
     assert log.count("no sound device") == 1 and "WARNING" in log
+
+
+def test_issue_8_a_display_the_broker_refuses_says_it_is_not_registered(hall, displays, output_dir):
+    """Item 15: a display whose password the hall's broker refuses (a device file from another hall or
+    another data folder) said only "mất kết nối", as if it would come back by itself."""
+    d = displays((1280, 720), password="not-this-halls-password")
+    d.wait_event("ready", timeout=30)
+    t = d.wait_texts(lambda t: t["offline"] == NOT_REGISTERED, timeout=15)
+    assert t["offline"] == NOT_REGISTERED
+    assert mark_pixels(d.screenshot(output_dir / "display" / "not-registered-1280x720.png")) > 200
+    log = (d.workdir / "display-1280x720.log").read_text(errors="replace")
+    assert "not registered on this hall server" in log
