@@ -192,6 +192,16 @@ class Ledger:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
 
+    def day_reached(self) -> str:
+        """The furthest service day the hall has been on (ISO date), '' for a new hall."""
+        n = self.meta("day")
+        return f"{n // 10000:04d}-{n // 100 % 100:02d}-{n % 100:02d}" if n else ""
+
+    @staticmethod
+    def day_meta(day: str) -> dict[str, int]:
+        """The `meta` row that records `day` as reached (for store() or set_meta())."""
+        return {"day": int(day.replace("-", ""))}
+
     def set_meta(self, key: str, value: int) -> None:
         with self.writing():
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))

@@ -15,15 +15,24 @@ from __future__ import annotations
 from collections import deque
 from typing import Protocol
 
+from hall.protocol import Call
+
 
 class Published(Protocol):
     def is_published(self) -> bool: ...
 
 
 class CallOutbox:
-    def __init__(self, acked: int = 0):
-        self.acked = acked
+    def __init__(self, acked: int = 0, unsent: list[Call] | None = None):
+        self.acked = acked          # every call up to this seq reached the broker
+        self.stored = acked         # the watermark as the ledger last recorded it
+        self._unsent = list(unsent or [])
         self._inflight: deque[tuple[int, Published]] = deque()
+
+    def take_unsent(self) -> list[Call]:
+        """The calls of the day above the stored watermark, once (at the first connect)."""
+        calls, self._unsent = self._unsent, []
+        return calls
 
     def sent(self, seq: int, info: Published) -> None:
         self._inflight.append((seq, info))

@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+from broker.complaints import Complaints
 from broker.datalock import DataLock
 from broker.ledger import LOW_SPACE, Ledger, free_bytes, is_disk_full
 from broker.model import Device
@@ -148,19 +149,15 @@ class HallServer:
     def _watch_broker(self) -> None:
         # If Mosquitto dies, start it again; clients (the service too) reconnect by themselves.
         # While it cannot start (port taken, disk full) say so once a minute, not twice a second.
-        said = {}
+        complaints = Complaints(log)
         while not self._stop.wait(0.5):
             if not self.broker.alive():
                 try:
                     self.broker.start(conf_changed=True)
                     log.warning("mosquitto was gone; started it again")
-                    said.clear()
+                    complaints.clear("mosquitto_down")
                 except Exception as exc:
-                    now = time.monotonic()
-                    reason = str(exc) or type(exc).__name__
-                    if now - said.get(reason, -1e9) >= 60:
-                        said[reason] = now
-                        log.error("mosquitto is gone and cannot start again: %s", reason)
+                    complaints.say("mosquitto_down", f"mosquitto is gone and cannot start again: {exc}")
 
     def stop(self, keep_broker: bool = False) -> None:
         self._stop.set()

@@ -4,6 +4,9 @@ paho's thread only queues messages. One worker thread takes them in batches:
 engine → one durable SQLite transaction → only then the replies, the calls and
 the board are published. A crash before the commit loses nothing a device was
 told; a crash after it is healed by the stored reply when the device retries.
+
+(A little over 400 lines: the batch, its durable order and every failure path of it
+read best in one file.)
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Callable
 
 import paho.mqtt.client as mqtt
 
+from broker.complaints import Complaints
 from broker.engine import Engine
 from broker.ledger import Ledger, Stored, is_disk_full
 from broker.model import Device, Outcome
@@ -44,14 +48,13 @@ class HallService:
         self.catalog_path = catalog_path   # the retained `catalog` as `motcua catalog import` stored it
         self.topics = Topics(cfg.id)
         self.version = version
-        self.complaints = Complaints()
+        self.complaints = Complaints(log)
         self.engine = self._load_engine()
         # Calls committed but perhaps never handed to the broker (a crash between the commit and
         # the publish): sent again at the first connect, before the board. Displays drop a seq
         # they have already seen, so a call is heard at least once and never twice.
-        self.outbox = CallOutbox(ledger.meta("call_acked"))
-        self._unsent: list[Call] = ledger.recent_calls(self.engine.day, limit=-1, after=self.outbox.acked)
-        self._acked_stored = self.outbox.acked
+        acked = ledger.meta("call_acked")
+        self.outbox = CallOutbox(acked, unsent=ledger.recent_calls(self.engine.day, limit=-1, after=acked))
         self.board_seq = self._board_reserved = ledger.meta("board_seq")
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.statuses: dict[str, dict] = {}
@@ -83,13 +86,12 @@ class HallService:
 
     def _load_engine(self) -> Engine:
         led = self.ledger
-        last = led.meta("day")
-        engine = Engine(self.cfg, self.clock(), f"{last // 10000:04d}-{last // 100 % 100:02d}-{last % 100:02d}"
-                        if last else "")
-        if _day_number(engine.day) > last:
+        reached = led.day_reached()
+        engine = Engine(self.cfg, self.clock(), reached)
+        if engine.day > reached:
             # Record the day reached at once, ticket or not: a restart with the clock set back
             # must find it (the day only moves forward).
-            self._write(led.set_meta, "day", _day_number(engine.day))
+            self._write(led.set_meta, "day", led.day_meta(engine.day)["day"])
         engine.restore(led.tickets(engine.day), led.counters(), led.meta("call_seq"),
                        led.recent_calls(engine.day), led.service_samples())
         # Tickets from an earlier day still open: the service was down across the reset hour.
@@ -224,9 +226,9 @@ class HallService:
             self._pruned_day = self.engine.day
             self.ledger.prune_requests(now - REQUEST_MEMORY_S)
         self._devices.clear()   # pick up removed devices and changed roles
-        if self.outbox.settle() != self._acked_stored:
-            self._write(self.ledger.set_meta, "call_acked", self.outbox.acked)
-            self._acked_stored = self.outbox.acked
+        if self.outbox.settle() != self.outbox.stored:
+            if self._write(self.ledger.set_meta, "call_acked", self.outbox.acked):
+                self.outbox.stored = self.outbox.acked
         self.ledger.checkpoint()
 
     def _process(self, batch: list[tuple[str, bytes]]) -> None:
@@ -365,8 +367,8 @@ class HallService:
     def _commit(self, outcomes: list[Outcome], stored: list[Stored], now: float) -> None:
         acked = self.outbox.settle()
         self.ledger.store(outcomes, stored, {"call_seq": self.engine.call_seq, "call_acked": acked,
-                                             "day": _day_number(self.engine.day)}, self.engine.day)
-        self._acked_stored = acked
+                                             **self.ledger.day_meta(self.engine.day)}, self.engine.day)
+        self.outbox.stored = acked
         self.complaints.clear("disk_full")
 
     def _publish_call(self, call: Call) -> None:
@@ -374,7 +376,7 @@ class HallService:
 
     def _send_unsent(self) -> None:
         """At the first connect: the calls committed before a crash that the broker may never have had."""
-        calls, self._unsent = self._unsent, []
+        calls = self.outbox.take_unsent()
         if calls:
             log.warning("sending %d call(s) committed before the last stop but not confirmed by the broker",
                         len(calls))
@@ -415,25 +417,3 @@ class HallService:
 def _reply_id(reply: bytes) -> str | None:
     return json.loads(reply).get("id")
 
-
-def _day_number(day: str) -> int:
-    return int(day.replace("-", ""))
-
-
-class Complaints:
-    """A problem that lasts (a full disk) is logged once a minute, not once per request."""
-
-    EVERY_S = 60.0
-
-    def __init__(self) -> None:
-        self._said: dict[str, float] = {}
-
-    def say(self, key: str, message: str) -> None:
-        now = time.monotonic()
-        if now - self._said.get(key, -1e9) >= self.EVERY_S:
-            self._said[key] = now
-            log.error(message)
-
-    def clear(self, key: str) -> None:
-        if self._said.pop(key, None) is not None:
-            log.warning("%s is over: the hall server stores again", key.replace("_", " "))
