@@ -155,8 +155,7 @@ class Engine:
         number = max(self.last_number.get(service, svc.first - 1) + 1, svc.first)
         if number > svc.last:
             raise ProtocolError("numbers_exhausted", service)
-        ahead = (self.lines.waiting_priority(service) if priority and self.cfg.priority.policy == "strict"
-                 else self.lines.waiting(service))
+        ahead = self.ahead_of_priority(service) if priority else self.lines.waiting(service)
         recent = self._recent_by_kiosk[device.id]
         while recent and recent[0] <= now - 60:
             recent.popleft()
@@ -176,6 +175,31 @@ class Engine:
                     "counters": list(svc.counters), "ahead": ahead,
                     "wait_min": self.estimate_minutes(service, ahead), "issued_at": now, "day": self.day}
         return out
+
+    def ahead_of_priority(self, service: str) -> int:
+        """Who is really ahead of a priority ticket taken now: the priority tickets already waiting
+        and, under `interleave`, the ordinary tickets called before it — each counter of the service
+        calls a priority ticket once it has made `every` ordinary calls (the run it already has
+        counts), the counters taking turns. Other services sharing the counters are not counted:
+        it is an estimate, as for an ordinary ticket."""
+        prio = self.lines.waiting_priority(service)
+        ordinary = self.lines.waiting(service) - prio
+        if self.cfg.priority.policy == "strict":
+            return prio
+        svc = self.cfg.service(service)
+        every = self.cfg.priority.every
+        runs = sorted((self.counters[c].ordinary_run for c in svc.counters
+                       if c in self.counters and not self.counters[c].paused), reverse=True) or [0]
+        ahead = 0
+        while True:   # each turn calls one ticket ahead, or reaches this one: at most prio + ordinary turns
+            for i, run in enumerate(runs):
+                if ordinary == 0 or run >= every:
+                    if prio == 0:
+                        return ahead
+                    prio, runs[i] = prio - 1, 0
+                else:
+                    ordinary, runs[i] = ordinary - 1, run + 1
+                ahead += 1
 
     # --- counters -------------------------------------------------------------
 

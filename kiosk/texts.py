@@ -43,7 +43,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "or": ("hoặc", "or"),
     "ahead": ("Có {n} người đang chờ trước bạn", "{n} people are waiting before you"),
     "ahead_one": ("Có 1 người đang chờ trước bạn", "1 person is waiting before you"),
-    "ahead_none": ("Không có ai chờ trước bạn", "No one is waiting before you"),
+    "ahead_none": ("Không có người chờ trước bạn", "No one is waiting before you"),   # as the paper says
     "wait_min": ("Thời gian chờ khoảng {m} phút", "Waiting time about {m} min"),
     "priority_ticket": ("ƯU TIÊN — {name}", "PRIORITY — {name}"),
     "printing": ("Đang in phiếu…", "Printing your ticket…"),

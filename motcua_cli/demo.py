@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from broker.ledger import Ledger
@@ -47,15 +48,16 @@ def _free_port() -> int:
 
 
 class Console:
-    """One line per thing that happens in the hall, with the hall clock."""
+    """One line per thing that happens in the hall, with the hall's clock (its time zone, as the
+    tickets and the wall display show it — not the machine's)."""
 
-    def __init__(self):
+    def __init__(self, zone: tzinfo):
         self.lock = threading.Lock()
-        self.t0 = time.monotonic()
+        self.zone = zone
 
     def say(self, who: str, text: str) -> None:
         with self.lock:
-            print(f"[{time.strftime('%H:%M:%S')}] {who:<10} {text}", flush=True)
+            print(f"[{datetime.now(self.zone):%H:%M:%S}] {who:<10} {text}", flush=True)
 
 
 def _devices(server: HallServer, folder: Path) -> dict[str, DeviceConfig]:
@@ -161,7 +163,7 @@ def run_demo(args) -> int:
     config = write_demo_hall(data / "hall.toml", hall_id="cu-kty", mqtt_port=_free_port(),
                              http_port=_free_port(), tickets_per_minute=60)
     cfg = load_hall(config)
-    out = Console()
+    out = Console(cfg.zone)
     out.say("Hệ thống", f"Khởi động {cfg.name} (bản trình diễn, mở cửa cả ngày); dữ liệu ở {data}")
     server = HallServer(cfg, data / "server").start()
     devices = _devices(server, data / "devices")

@@ -99,3 +99,18 @@ def test_demo_runs_the_hall_and_shows_and_announces_calls(tmp_path):
     issued = [line.split("lấy số ")[1].split()[0] for line in (out + again.stdout).splitlines()
               if "Công dân lấy số" in line]
     assert len(issued) == len(set(issued)), "no number issued twice across two runs"
+
+
+def test_demo_console_prints_the_halls_time_not_the_machines(capsys):
+    # Issue 13 item 4: the console said machine time (UTC here) while tickets show hall time (UTC+7).
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+    from motcua_cli.demo import Console
+    hall_zone = ZoneInfo("Asia/Ho_Chi_Minh")
+    before = datetime.now(hall_zone).replace(microsecond=0)
+    Console(hall_zone).say("Kiosk 1", "Công dân lấy số 1001")
+    after = datetime.now(hall_zone)
+    stamp = capsys.readouterr().out[1:9]
+    shown = datetime.combine(before.date(), datetime.strptime(stamp, "%H:%M:%S").time(), hall_zone)
+    assert before <= shown <= after or stamp == f"{after:%H:%M:%S}"     # (a second may tick over)
+    assert stamp != f"{datetime.now(timezone.utc):%H:%M:%S}"

@@ -392,3 +392,28 @@ def test_recall_keeps_the_first_call_time_and_rating_needs_service():
     h.refused(clerk(1), "rate", "not_rateable", counter=1, ticket=h.t("1001").id, score=2)
     h.act(1, "serve")
     assert h.act(1, "rate", ticket=h.t("1001").id, score=2).data["score"] == 2
+
+
+def test_a_priority_ticket_is_told_what_is_really_ahead_under_interleave():
+    """Issue 13 item 4: a priority ticket printed 'Có 5 người đang chờ trước bạn' and was called 5 s
+    later. The count must be what the counters will call before it (counters taking turns)."""
+    h = Hall()
+    h.tickets(8)
+    assert [h.call(1) for _ in range(3)] == ["1001", "1002", "1003"]   # counter 1 made its 3 ordinary calls
+    reply = h.do(KIOSK, "take-ticket", service="ho-tich", priority="elderly").data
+    assert (reply["ahead"], reply["wait_min"]) == (0, 0)
+    assert h.call(1) == reply["ticket"]
+    # The estimate agrees with the calls as they come, counters 1 and 2 of ho-tich taking turns.
+    for ordinary, priorities, runs in [(5, 0, (0, 0)), (5, 1, (0, 0)), (9, 2, (2, 0)), (2, 3, (0, 0)), (0, 2, (0, 0))]:
+        h = Hall()
+        for n, run in zip((1, 2), runs):
+            h.engine.counters[n].ordinary_run = run
+        h.tickets(ordinary)
+        for _ in range(priorities):
+            h.ticket(priority="disabled")
+        mine = h.do(KIOSK, "take-ticket", service="ho-tich", priority="elderly").data
+        called, turn = [], 0
+        while mine["ticket"] not in called:
+            called.append(h.call(1 + turn % 2))
+            turn += 1
+        assert mine["ahead"] == len(called) - 1, (ordinary, priorities, runs, called)

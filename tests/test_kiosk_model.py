@@ -89,7 +89,7 @@ def test_no_one_ahead_and_one_ahead_say_it_plainly():
     m = kiosk()
     m.on_reply(m.tap_service("chung-thuc", T0).rid, reply("2001", 0, 0, "chung-thuc", counters=(2,)), T0)
     b = view(m, T0).body
-    assert (b.ahead, b.wait, b.go_to) == ("Không có ai chờ trước bạn", "", "Mời đến Quầy 2 khi được gọi số")
+    assert (b.ahead, b.wait, b.go_to) == ("Không có người chờ trước bạn", "", "Mời đến Quầy 2 khi được gọi số")
     m = kiosk()
     m.on_reply(m.tap_service("ho-tich", T0).rid, reply(ahead=1, wait_min=10), T0)
     assert view(m, T0).body.ahead == "Có 1 người đang chờ trước bạn"
