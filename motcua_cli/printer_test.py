@@ -3,8 +3,13 @@
     $ motcua printer test --config kiosk-1.toml
     printer: network printer 192.168.1.50:9100 (TM-T20II)
     status before: ok (ready)
-    sent: sample ticket 1023 of the example hall, 17.9 KB (image, partial cut)
+    sent: test ticket 1023 of UBND xã Cư Kty (image 576 dots, partial cut), 17.0 KB
     status after: ok (ready)
+
+The test ticket is a ticket of the hall as the kiosk would print it, marked
+"IN THỬ — không có giá trị" across the top and the bottom and without its lookup
+QR code: it must not pass for a real number. The report says what the end of the
+job really does on this printer ("no cutter: paper fed past the tear bar").
 
 It talks to the printer directly (no spool): the point is to see at once what the
 printer says. Exit status 0 when the ticket went out and the printer is fine after
@@ -19,6 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_HALL = ROOT / "examples" / "cu-kty" / "hall.toml"
+# Why nothing is printed, as a sentence (status.MESSAGES_EN are state names: "cover open").
+NOT_READY_EN = {"paper_out": "the printer is out of paper", "cover_open": "the printer's cover is open",
+                "offline": "the printer is offline or in error"}
 
 
 def add_parser(sub) -> None:
@@ -56,7 +64,8 @@ def run(args) -> int:
         if args.status_only:
             return 1 if before in st.NOT_READY else 0
         if before in st.NOT_READY:
-            print(f"not printing: the printer is {st.MESSAGES_EN[before]}", file=sys.stderr)
+            reason = NOT_READY_EN.get(before) or f"the printer is {st.MESSAGES_EN[before]}"
+            print(f"not printing: {reason}", file=sys.stderr)
             return 1
         job, png, what = sample_job(cfg, args.hall)
         link.write(job, label="printer-test", image_png=png)
@@ -71,7 +80,7 @@ def run(args) -> int:
 
 
 def sample_job(cfg, hall_path: str) -> tuple[bytes, bytes | None, str]:
-    """(ESC/POS bytes, PNG of the ticket, what it is): a sample ticket of the hall, laid out for this printer."""
+    """(ESC/POS bytes, PNG of the ticket, what it is): a test ticket of the hall, laid out for this printer."""
     try:
         return _sample_ticket(cfg, hall_path)
     except (ImportError, RuntimeError) as exc:  # e.g. the ticket font is not installed: still test the printer
@@ -80,15 +89,20 @@ def sample_job(cfg, hall_path: str) -> tuple[bytes, bytes | None, str]:
 
 
 def _sample_ticket(cfg, hall_path: str) -> tuple[bytes, bytes | None, str]:
+    from dataclasses import replace
+
     from hall.config import load_hall
+    from printer.escpos_job import describe_cut
     from printer.profiles import load_profile
     from printer.ticket import sample_ticket
     from printer.ticket_printer import ticket_job
 
     hall = load_hall(hall_path)
-    info = sample_ticket(hall)
-    job, png, kind = ticket_job(info, cfg, load_profile(cfg.model, cfg.width))
-    return job, png, f"sample ticket {info.label} of {hall.name} ({kind}, cut {cfg.cut})"
+    profile = load_profile(cfg.model, cfg.width)
+    # No lookup address: a QR code of a test must not open a real ticket's page.
+    info = replace(sample_ticket(hall), test=True, lookup_url="")
+    job, png, kind = ticket_job(info, cfg, profile)
+    return job, png, f"test ticket {info.label} of {hall.name} ({kind}, {describe_cut(profile, cfg.cut)})"
 
 
 def _pattern(cfg) -> tuple[bytes, bytes, str]:

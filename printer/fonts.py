@@ -1,8 +1,10 @@
-"""The ticket's fonts and a glyph-coverage check, so a ticket never prints tofu.
+"""The ticket's fonts, a glyph-coverage check (a ticket never prints tofu) and how a text fits.
 
     f = font(BOLD, 32)                        # a cached Pillow FreeTypeFont
     check_glyphs("UBND xã Cư Kty", BOLD)      # fine
     check_glyphs("漢", BOLD, "hall name")      # GlyphMissing: hall name: U+6F22 '漢' (CJK …) is not in DejaVuSans-Bold.ttf
+    f, lines = fit("Bảo trợ xã hội – Người có công", BOLD, 38, 28, 544, max_lines=2)
+                                              # 38 px, ["Bảo trợ xã hội –", "Người có công"]
 
 DejaVu Sans covers all of Vietnamese (precomposed letters and the combining
 marks) and is the `fonts-dejavu-core` package, which `./motcua` installs.
@@ -13,6 +15,7 @@ with `struct`: fontTools would be one more dependency for ~40 lines).
 
 from __future__ import annotations
 
+import math
 import struct
 import unicodedata
 from functools import lru_cache
@@ -112,3 +115,121 @@ def check_glyphs(text: str, path: Path, what: str = "text") -> None:
         names = ", ".join(f"U+{ord(c):04X} {c!r} ({unicodedata.name(c, 'unnamed')})" for c in missing)
         raise GlyphMissing(f"{what} {text!r}: {names} not in the ticket font {path.name}; "
                            "the ticket would print empty boxes — change the text in the config")
+
+
+# --- how a text fits a width: size and lines -----------------------------------------------------
+
+
+def fit(text: str, path: Path, size: int, min_size: int, box: int,
+        max_lines: int = 0) -> tuple[ImageFont.FreeTypeFont, list[str]]:
+    """The size and lines of a paragraph in `box` dots.
+
+    One line if shrinking by ≤ 2 px makes it fit; else the largest size ≤ `size` at which every
+    word fits and (with max_lines) the text takes at most that many lines, or else the fewest;
+    wrapped at spaces, breaking first at ' · ', then preferably after ' – ' (see `_rebreak`). A word
+    too wide even at `min_size` is broken.
+    """
+    for s in range(size, max(min_size, size - 2) - 1, -1):
+        if text_width(font(path, s), text) <= box:
+            return font(path, s), [text]
+    parts = text.split(" · ")
+    best = None
+    for s in range(size, min_size - 1, -1):
+        f = font(path, s)
+        if all(text_width(f, w) <= box for w in text.split()):
+            counts = [len(wrap(part, f, box)) for part in parts]
+            if not max_lines or sum(counts) <= max_lines:
+                best = (f, counts)
+                break
+            if best is None or sum(counts) < sum(best[1]):   # too long anyway: the fewest lines
+                best = (f, counts)
+    if best:   # the size is chosen on greedy line counts; then each part's breaks are chosen well
+        f, counts = best
+        return f, [line for part, n in zip(parts, counts) for line in _rebreak(part.split(), f, box, n)]
+    f = font(path, min_size)
+    return f, [line for part in parts for line in wrap(part, f, box, break_words=True)]
+
+
+def extent(f: ImageFont.FreeTypeFont, text: str) -> tuple[int, int]:
+    """(left overhang, width) of a line: its advance, widened by any ink that pokes out either side
+    (an accent over a final 'ỗ' can reach a dot past the advance)."""
+    if not text:
+        return 0, 0
+    left, _, right, _ = f.getbbox(text)
+    over = max(0, -left)
+    return over, over + max(right, math.ceil(f.getlength(text)))
+
+
+def wrap(text: str, f: ImageFont.FreeTypeFont, box: int, break_words: bool = False) -> list[str]:
+    """Greedy word wrap (the fewest lines); with break_words a word wider than the box is cut
+    between characters."""
+    lines: list[str] = []
+    for word in text.split():
+        pieces = _break(word, f, box) if break_words and text_width(f, word) > box else [word]
+        for piece in pieces:
+            if lines and text_width(f, f"{lines[-1]} {piece}") <= box:
+                lines[-1] = f"{lines[-1]} {piece}"
+            else:
+                lines.append(piece)
+    return lines or [""]
+
+
+_DASHES = {"–", "—", "-"}
+
+
+def _rebreak(words: list[str], f: ImageFont.FreeTypeFont, box: int, count: int) -> list[str]:
+    """The best `count` lines for `words`: after a dash ('Bảo trợ xã hội –' / 'Người có công') or
+    else a comma, no word left alone on the last line ('Người có' / 'công') and no line opening with
+    a dash when another break exists; else as full as the greedy fill (the slack of all but the last).
+
+    Dynamic programming over (lines, words); a line's width only grows with its words, so each
+    line end tries the few starts that fit.
+    """
+    n = len(words)
+    if count < 2:
+        return [" ".join(words)]
+    # fits[j]: (start, width) of every line ending before word j that fits, measured once.
+    fits: list[list[tuple[int, int]]] = [[] for _ in range(n + 1)]
+    for j in range(1, n + 1):
+        for i in range(j - 1, -1, -1):
+            width = text_width(f, " ".join(words[i:j]))
+            if width > box:
+                break
+            fits[j].append((i, width))
+    best = [[math.inf] * (n + 1) for _ in range(count + 1)]
+    start = [[0] * (n + 1) for _ in range(count + 1)]
+    best[0][0] = 0.0
+    for k in range(1, count + 1):
+        for j in range(k, n + 1):
+            for i, width in fits[j]:
+                if best[k - 1][i] == math.inf:
+                    continue
+                last = k == count
+                c = best[k - 1][i] + (0.0 if last else ((box - width) / box) ** 2)
+                c += 10.0 if words[i] in _DASHES else 0.0                # '– Người có công'
+                c -= 0.5 if not last and words[j - 1] in _DASHES else 0.0
+                c -= 0.2 if not last and words[j - 1][-1] in ",;:" else 0.0   # '(khiếu nại,' / 'tố cáo'
+                c += 1.0 if last and j - i == 1 else 0.0                 # 'công' alone
+                if c < best[k][j]:
+                    best[k][j], start[k][j] = c, i
+    lines, j = [], n
+    for k in range(count, 0, -1):
+        i = start[k][j]
+        lines.append(" ".join(words[i:j]))
+        j = i
+    return lines[::-1]
+
+
+def text_width(f: ImageFont.FreeTypeFont, text: str) -> int:
+    """The width in dots a line takes on paper (its extent)."""
+    return extent(f, text)[1]
+
+
+def _break(word: str, f: ImageFont.FreeTypeFont, box: int) -> list[str]:
+    out, cur = [], ""
+    for ch in word:
+        if cur and text_width(f, cur + ch) > box:
+            out.append(cur)
+            cur = ""
+        cur += ch
+    return out + [cur]

@@ -8,33 +8,40 @@ accents on most cheap printers (docs/ticket-layout.md); a raster image prints
 the same everywhere. Top to bottom: the ƯU TIÊN box (priority tickets only),
 hall name, service name, the number as large as the width allows, the counters,
 the people ahead and the wait, a rule, then the QR code beside the date, the
-footer and the ticket id.
+footer and the ticket id. A test print (`info.test`) has the IN THỬ band at the
+top and in place of the QR code.
 
 Every text is checked against the font's cmap first (GlyphMissing, never
 tofu); long texts wrap at spaces and shrink, and a word still too wide at the
-smallest size is broken, so nothing runs off the paper. Same TicketInfo and
+smallest size is broken, so nothing runs off the paper. What is large is drawn
+in 2-dot pixels the encoder sends at a half or a quarter of the bytes: the
+number and the 80 mm ƯU TIÊN box 2×2, the service name 2×1. Same TicketInfo and
 width → byte-identical image: no clock, FreeType's basic layout (raqm may be
 missing on a kiosk), one fixed threshold.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import qrcode
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFont
 from qrcode.constants import ERROR_CORRECT_M
 
-from printer.fonts import BOLD, REGULAR, check_glyphs, font
-from printer.ticket import TicketInfo
+from printer.fonts import BOLD, REGULAR, check_glyphs, extent, fit, font, text_width
+from printer.ticket import TEST_MARK, TicketInfo
 
 # Text is drawn anti-aliased on greyscale, then cut at this level: strokes come out a little fuller
 # and more even than FreeType's own 1-bit rendering, which thermal dots need at small sizes.
 THRESHOLD = 150
 _LUT = [0 if v < THRESHOLD else 255 for v in range(256)]
 _BLACK, _WHITE = 0, 255
+# Text this large (px) is drawn in 2-dot-wide pixels (see _Page._wide): the service name on 80 mm.
+WIDE_FROM = 34
+# The ƯU TIÊN box goes in 2×2 dot pixels only from this paper width on, where the bytes need it:
+# the horn of Ư and the circumflex of Ê are clearest in single dots (see _priority_box).
+BOX_HALF_FROM = 576
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ class Sizes:
         # Even margin: the 2×-scaled number must start on an even dot (see _number).
         return cls(margin=s(16, 10) // 2 * 2, gap=s(8, 6), hall=s(26, 22), service=s(38, 30), service_en=s(20, 18),
                    number_max_height=s(136, 80), counters=s(32, 26), wait=s(23, 20), small=s(21, 18),
-                   priority=s(36, 30), qr_module=4, min_text=16)
+                   priority=40, qr_module=4, min_text=16)
 
 
 class _Page:
@@ -95,8 +102,25 @@ class _Page:
         for line in lines:
             over, w = extent(f, line)
             x = (x0 if align == "left" else x0 + (box - w) // 2) + over
-            self.draw.text((x, self.y), line, font=f, fill=fill)
+            if f.size >= WIDE_FROM and fill == _BLACK:
+                self._wide(x, line, f)
+            else:
+                self.draw.text((x, self.y), line, font=f, fill=fill)
             self.y += step
+
+    def _wide(self, x: int, line: str, f: ImageFont.FreeTypeFont) -> None:
+        """A line in 2-dot-wide pixels, drawn at full size, halved across and doubled back: the encoder
+        sends it in double-width mode, half the bytes. Only across: stacked marks (ễ, ậ) keep every
+        row, and at this size a 2-dot step is not seen."""
+        pad = f.size // 2                 # stacked marks over capitals may rise above the ascent
+        top = max(0, self.y - pad)
+        strip = Image.new("L", (self.width, self.y - top + 2 * f.size + pad), _WHITE)
+        ImageDraw.Draw(strip).text((x, self.y - top), line, font=f, fill=_BLACK)
+        half = strip.resize((self.width // 2, strip.height), Image.BOX).point(_LUT)
+        wide = half.resize(strip.size, Image.NEAREST)      # from dot 0: pairs match the encoder's bytes
+        self.room(strip.height)
+        box = (0, top, self.width, top + strip.height)
+        self.img.paste(ImageChops.darker(self.img.crop(box), wide), box)
 
     def skip(self, dots: int) -> None:
         self.room(dots)
@@ -105,70 +129,6 @@ class _Page:
     def image(self) -> Image.Image:
         bottom = self.y + self.sz.margin // 2
         return self.img.crop((0, 0, self.width, bottom)).point(_LUT, "1")
-
-
-def fit(text: str, path: Path, size: int, min_size: int, box: int,
-        max_lines: int = 0) -> tuple[ImageFont.FreeTypeFont, list[str]]:
-    """The size and lines of a paragraph in `box` dots.
-
-    One line if shrinking by ≤ 2 px makes it fit; else the largest size ≤ `size` at which every
-    word fits and (with max_lines) the text takes at most that many lines, or else the fewest;
-    wrapped at spaces, breaking first at ' · '. A word too wide even at `min_size` is broken.
-    """
-    for s in range(size, max(min_size, size - 2) - 1, -1):
-        if _len(font(path, s), text) <= box:
-            return font(path, s), [text]
-    parts = text.split(" · ")
-    best = None
-    for s in range(size, min_size - 1, -1):
-        f = font(path, s)
-        if all(_len(f, w) <= box for w in text.split()):
-            lines = [line for part in parts for line in wrap(part, f, box)]
-            if not max_lines or len(lines) <= max_lines:
-                return f, lines
-            if best is None or len(lines) < len(best[1]):   # too long anyway: the fewest lines
-                best = (f, lines)
-    if best:
-        return best
-    f = font(path, min_size)
-    return f, [line for part in parts for line in wrap(part, f, box, break_words=True)]
-
-
-def extent(f: ImageFont.FreeTypeFont, text: str) -> tuple[int, int]:
-    """(left overhang, width) of a line: its advance, widened by any ink that pokes out either side
-    (an accent over a final 'ỗ' can reach a dot past the advance)."""
-    if not text:
-        return 0, 0
-    left, _, right, _ = f.getbbox(text)
-    over = max(0, -left)
-    return over, over + max(right, math.ceil(f.getlength(text)))
-
-
-def wrap(text: str, f: ImageFont.FreeTypeFont, box: int, break_words: bool = False) -> list[str]:
-    """Greedy word wrap; with break_words a word wider than the box is cut between characters."""
-    lines: list[str] = []
-    for word in text.split():
-        pieces = _break(word, f, box) if break_words and _len(f, word) > box else [word]
-        for piece in pieces:
-            if lines and _len(f, f"{lines[-1]} {piece}") <= box:
-                lines[-1] = f"{lines[-1]} {piece}"
-            else:
-                lines.append(piece)
-    return lines or [""]
-
-
-def _len(f: ImageFont.FreeTypeFont, text: str) -> int:
-    return extent(f, text)[1]
-
-
-def _break(word: str, f: ImageFont.FreeTypeFont, box: int) -> list[str]:
-    out, cur = [], ""
-    for ch in word:
-        if cur and _len(f, cur + ch) > box:
-            out.append(cur)
-            cur = ""
-        cur += ch
-    return out + [cur]
 
 
 def number_font(label: str, box: int, max_height: int) -> ImageFont.FreeTypeFont:
@@ -196,11 +156,7 @@ def _number(page: _Page, label: str) -> None:
     left, top, right, bottom = f.getbbox(label)
     half = Image.new("L", (right - left, bottom - top), _WHITE)
     ImageDraw.Draw(half).text((-left, -top), label, font=f, fill=_BLACK)
-    big = half.point(_LUT).resize((2 * half.width, 2 * half.height), Image.NEAREST)
-    page.room(big.height)
-    x = sz.margin + (inner - big.width) // 2
-    page.img.paste(big, (x + x % 2, page.y))     # even x: blocks line up with the encoder's bytes
-    page.skip(big.height)
+    _paste_centred(page, half.point(_LUT).resize((2 * half.width, 2 * half.height), Image.NEAREST))
 
 
 def qr_image(text: str, module: int) -> Image.Image:
@@ -226,6 +182,8 @@ def render_ticket(info: TicketInfo, width: int) -> Image.Image:
     check_ticket(info)
     sz = Sizes.for_width(width)
     page = _Page(width, sz)
+    if info.test:
+        _test_band(page)
     if info.is_priority:
         _priority_box(page, info.priority)
     # Long names shrink to stay within 2–3 lines (paper), but never below a size read at arm's length.
@@ -239,41 +197,78 @@ def render_ticket(info: TicketInfo, width: int) -> Image.Image:
     page.skip(sz.gap * 3 // 2)
     page.text(info.counters_text, BOLD, sz.counters)
     page.text(info.wait_text, REGULAR, sz.wait)
-    qr = qr_image(info.qr_text, sz.qr_module)
-    column = width - 2 * sz.margin - qr.width - 4 * sz.qr_module
+    qr = None if info.test else qr_image(info.qr_text, sz.qr_module)
     # The date goes beside the QR code when it fits there on one line (80 mm), else across the paper.
-    date_beside = _len(font(BOLD, sz.small), info.when_text) <= column
+    column = width - 2 * sz.margin - (qr.width + 4 * sz.qr_module if qr else 0)
+    date_beside = qr is not None and text_width(font(BOLD, sz.small), info.when_text) <= column
     if not date_beside:
         page.text(info.when_text, BOLD, sz.small)
     page.skip(sz.gap)
     page.draw.rectangle((sz.margin, page.y, width - sz.margin - 1, page.y + 1), fill=_BLACK)
     page.skip(2 + sz.gap * 2)
-    _qr_block(page, info, qr, date_beside)
+    if qr is None:
+        _test_band(page)               # where the QR code would be: a torn-off half still says it
+    else:
+        _qr_block(page, info, qr, date_beside)
     return page.image()
+
+
+def _reversed(lines: list[str], f: ImageFont.FreeTypeFont, width: int, pad: int, vpad: int, k: int = 1,
+              wide: bool = False) -> Image.Image:
+    """White lines on a black block `width` × k dots wide (0: as wide as the text), in k × k pixels.
+
+    Drawn black on white, cut at THRESHOLD and then inverted, so white strokes come out as full as
+    black ones (cut white-on-black, they lose a dot a side). `wide`: 2-dot-wide pixels (_Page._wide).
+    """
+    ascent, descent = f.getmetrics()
+    inks = [f.getbbox(line) for line in lines]
+    top = min(b[1] for b in inks)
+    step = ascent + descent
+    width = width or max(b[2] - b[0] for b in inks) + 2 * pad
+    img = Image.new("L", (width, step * (len(lines) - 1) + max(b[3] for b in inks) - top + 2 * vpad), _WHITE)
+    draw = ImageDraw.Draw(img)
+    for n, (line, (left, _, right, _)) in enumerate(zip(lines, inks)):
+        draw.text(((width - right + left) // 2 - left, vpad - top + n * step), line, font=f, fill=_BLACK)
+    if wide:
+        img = img.resize((img.width // 2, img.height), Image.BOX).point(_LUT).resize(img.size, Image.NEAREST)
+    img = img.point([255 - v for v in _LUT])
+    return img.resize((k * img.width, k * img.height), Image.NEAREST) if k > 1 else img
+
+
+def _paste_centred(page: _Page, block: Image.Image) -> None:
+    """`block` centred across the paper at y, advancing y."""
+    page.room(block.height)
+    x = (page.width - block.width) // 2
+    page.img.paste(block, (x + x % 2, page.y))      # even x: 2-dot pixels line up with the encoder's bytes
+    page.skip(block.height)
 
 
 def _priority_box(page: _Page, category: str) -> None:
     """ƯU TIÊN white on a black box, the category under it: seen from afar by clerk and citizen.
 
-    The box hugs the word rather than spanning the paper, and like the number it is drawn at half
-    resolution and doubled (the encoder sends it at a quarter of the bytes): a priority ticket
-    then stays under 20 KB, 1.4 s at 115200 baud.
+    The box hugs the word rather than spanning the paper. On 576 dots, where the bytes are tight,
+    it is drawn at half resolution and doubled like the number (a quarter of the bytes; at 20 px
+    the horn is still a hook); narrower, at full resolution: the 2×2 blocks of a smaller box made
+    the horn of Ư one block and Ê's circumflex a bar (OCR read 'ƯU TIỀN').
     """
     sz = page.sz
-    f, _ = fit("ƯU TIÊN", BOLD, sz.priority // 2, sz.min_text // 2, (page.width - 4 * sz.margin) // 2)
-    left, top, right, bottom = f.getbbox("ƯU TIÊN")
-    pad = sz.gap
-    half = Image.new("L", (right - left + 2 * pad, bottom - top + pad + sz.gap // 2), _BLACK)
-    ImageDraw.Draw(half).text((pad - left, (half.height - (bottom - top)) // 2 - top), "ƯU TIÊN", font=f,
-                              fill=_WHITE)
-    big = half.point(_LUT).resize((2 * half.width, 2 * half.height), Image.NEAREST)
-    page.room(big.height)
-    x = (page.width - big.width) // 2
-    page.img.paste(big, (x + x % 2, page.y))      # even x: blocks line up with the encoder's bytes
-    page.skip(big.height + sz.gap // 2)
+    k = 2 if page.width >= BOX_HALF_FROM else 1
+    f, _ = fit("ƯU TIÊN", BOLD, sz.priority // k, sz.min_text // k, (page.width - 4 * sz.margin) // k)
+    _paste_centred(page, _reversed(["ƯU TIÊN"], f, 0, 2 * sz.gap // k, 3 * sz.gap // 2 // k, k))
+    page.skip(sz.gap // 2)
     if category:
         page.text(category, BOLD, sz.small)
     page.skip(sz.gap * 2)                          # apart from the hall name: it is not the same thing
+
+
+def _test_band(page: _Page) -> None:
+    """TEST_MARK white on black across the paper: a test print nobody can take for a ticket."""
+    sz = page.sz
+    inner = page.width - 2 * sz.margin
+    f, lines = fit(TEST_MARK, BOLD, sz.priority, sz.min_text, inner - 4 * sz.gap, max_lines=2)
+    # In 2-dot-wide pixels, half the bytes of a band this big; every row kept for the marks (Ử, ị).
+    _paste_centred(page, _reversed(lines, f, inner, 0, sz.gap, wide=True))
+    page.skip(sz.gap * 2)
 
 
 def _qr_block(page: _Page, info: TicketInfo, qr: Image.Image, with_date: bool) -> None:

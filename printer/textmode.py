@@ -26,7 +26,7 @@ import unicodedata
 
 from printer.escpos_job import finish
 from printer.profiles import PrinterProfile
-from printer.ticket import TicketInfo
+from printer.ticket import TEST_MARK, TicketInfo
 
 ENCODINGS = ("TCVN-3", "CP1258", "ASCII")
 _TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}       # huyền, sắc, ngã, hỏi, nặng
@@ -124,6 +124,8 @@ def encode_text_ticket(info: TicketInfo, profile: PrinterProfile, cut: str = "pa
     p, cols = w.p, profile.columns
     p.hw("INIT")
     p.set(align="center")
+    if info.test:
+        _test_band(w, cols)
     if info.is_priority:
         p.set(bold=True, invert=True, custom_size=True, width=2, height=2)
         p.text(w.prepare(" ƯU TIÊN ") + "\n")          # not wrapped: the spaces pad the reversed box
@@ -142,9 +144,18 @@ def encode_text_ticket(info: TicketInfo, profile: PrinterProfile, cut: str = "pa
     p.set(bold=False, custom_size=True, width=1, height=1)
     w.line(info.wait_text, cols)
     w.line(info.when_text, cols)
-    if profile.native_qr:
+    if profile.native_qr and not info.test:   # a test's QR must not open a real ticket's page
         p.qr(info.qr_text, size=4, native=True)
     w.line(f"Mã phiếu: {info.ticket_id}", cols)
     w.line(info.footer, cols)
+    if info.test:
+        _test_band(w, cols)
     finish(p, profile, cut, beep)
     return p.output
+
+
+def _test_band(w: "_Writer", cols: int) -> None:
+    """TEST_MARK reversed and double height, as the image ticket's band: it must not pass for a number."""
+    w.p.set(bold=True, invert=True, custom_size=True, width=1, height=2)
+    w.line(TEST_MARK, cols)
+    w.p.set(bold=False, invert=False, custom_size=True, width=1, height=1)

@@ -21,6 +21,7 @@ from hall.config import HallConfig
 from hall.protocol import config_dict
 
 DEFAULT_FOOTER = "Vui lòng giữ phiếu và chờ gọi số."
+TEST_MARK = "IN THỬ — không có giá trị"     # printed across a test ticket, top and bottom
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 _COUNTER_NAME = re.compile(r"quầy\s+(\S+)", re.IGNORECASE)
 
@@ -40,6 +41,7 @@ class TicketInfo:
     service_name_en: str = ""       # printed small under the Vietnamese name when not empty
     lookup_url: str = ""            # hall.toml lookup_url; "" → the QR holds only the ticket id
     footer: str = DEFAULT_FOOTER
+    test: bool = False              # a printer test (`motcua printer test`): TEST_MARK, no QR code
 
     def __post_init__(self):
         for f in fields(self):
@@ -122,6 +124,8 @@ class TicketInfo:
             out["English service name"] = self.service_name_en
         if self.is_priority:
             out["priority category"] = self.priority
+        if self.test:
+            out["test mark"] = TEST_MARK
         return out
 
 

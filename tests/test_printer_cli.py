@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from escpos_decode import decode
 from fakeprinter import FakePrinter
 from motcua_cli.main import main
+from tests.test_printer_layout import ink_box, zbar
 
 DEVICE = """[device]
 id = "kiosk-1"
@@ -43,7 +46,49 @@ def test_prints_one_sample_ticket_and_reports_status(tmp_path, fp, capsys):
     assert "status before: ok (ready)" in out and "status after: ok (ready)" in out
     jobs = fp.wait_jobs(1)
     assert len(jobs) == 1 and len(jobs[0]) > 5000    # a whole ticket image, ended by its cut
-    assert "sample ticket" in out
+    assert "sent: test ticket 1023 of UBND xã Cư Kty (image 576 dots, partial cut)" in out
+    assert decode(jobs[0]).commands[-1] == ("GS V", 66, 0)
+
+
+def marked_as_test(image: Image.Image) -> bool:
+    """The first and the last inked rows are solid black across the paper: the IN THỬ bands."""
+    img = image.convert("1")
+    left, top, right, bottom = ink_box(img)
+    px = img.load()
+
+    def solid(y: int) -> bool:
+        return sum(px[x, y] == 0 for x in range(img.width)) >= 0.9 * (right - left)
+    return right - left >= 0.9 * img.width and solid(top) and solid(bottom - 1)
+
+
+def test_the_test_ticket_cannot_pass_for_a_real_one(tmp_path, capsys):
+    """Issue 13: the test print was a real-looking ticket 1023 with a working QR code, and on a POS-58
+    (no cutter) the report said 'cut partial'."""
+    cfg = device(tmp_path, 'transport = "preview"\nfolder = "out"\nmodel = "POS-58"')
+    assert main(["printer", "test", "--config", cfg]) == 0
+    out = capsys.readouterr().out
+    assert "(image 384 dots, no cutter: paper fed past the tear bar)" in out and "cut partial" not in out
+    job = decode((tmp_path / "out" / "printer-test.bin").read_bytes())
+    printed = job.image(384)
+    assert printed.tobytes() == Image.open(tmp_path / "out" / "printer-test.png").convert("1").tobytes()
+    assert job.commands[-1] == ("ESC d", 4)
+    assert marked_as_test(printed)
+    assert zbar(printed, tmp_path) == ""            # no QR code at all, let alone a lookup address
+    # A real ticket has neither the bands nor a missing QR code.
+    from hall.config import load_hall
+    from printer.layout import render_ticket
+    from printer.ticket import sample_ticket
+    from tests.conftest import EXAMPLE
+    assert not marked_as_test(render_ticket(sample_ticket(load_hall(EXAMPLE)), 384))
+
+
+def test_text_mode_test_ticket_is_marked_and_has_no_lookup_qr(tmp_path, fp, capsys):
+    assert main(["printer", "test", "--config", device(tmp_path, net(fp) + "\ntext_mode = true")]) == 0
+    assert "(text, partial cut)" in capsys.readouterr().out
+    job = decode(fp.wait_jobs(1)[0])
+    text = b"".join(data for _, data in job.text)
+    assert text.count(b"IN TH") == 2 and b"tra-cuu" not in text
+    assert not any(c[0] == "GS ( k" for c in job.commands), "no QR code at all on a test"
 
 
 def test_does_not_print_when_the_printer_is_out_of_paper(tmp_path, fp, capsys):
@@ -52,14 +97,20 @@ def test_does_not_print_when_the_printer_is_out_of_paper(tmp_path, fp, capsys):
     captured = capsys.readouterr()
     assert "status before: paper_out (out of paper)" in captured.out
     assert "not printing" in captured.err
-    assert len(fp.received) == 3 * len(fp.queries)   # only status queries were sent
+    assert fp.only_status_received()   # only status traffic (DLE EOT, GS a) was sent
+
+
+def test_cover_open_is_said_in_plain_english(tmp_path, fp, capsys):
+    fp.open_cover()
+    assert main(["printer", "test", "--config", device(tmp_path, net(fp))]) == 1
+    assert "not printing: the printer's cover is open" in capsys.readouterr().err
 
 
 def test_status_only_sends_no_ticket(tmp_path, fp, capsys):
     fp.paper_low()
     assert main(["printer", "test", "--status-only", "--config", device(tmp_path, net(fp))]) == 0
     assert "status before: paper_low" in capsys.readouterr().out
-    assert fp.jobs() == [] and len(fp.received) == 3 * len(fp.queries)
+    assert fp.jobs() == [] and fp.only_status_received()
 
 
 def test_preview_printer_writes_the_ticket_png(tmp_path, capsys):
