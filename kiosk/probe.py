@@ -6,14 +6,21 @@ state reached the UI thread, with its time.monotonic()), `ticket_drawn` (the fir
 a ticket's number, with the tap's and the frame's time.monotonic()). Out, replies: `{"event":
 "reply", "n": N, …}`. In, commands (each with its own "n"):
 
-    {"n": 1, "cmd": "tap", "text": "Hộ tịch"}    # a real touch, down then up, on the visible button with that title
+    {"n": 1, "cmd": "tap", "text": "Hộ tịch"}    # a real touch, down then up, on the visible button so titled
     {"n": 2, "cmd": "type", "text": "ket hon"}    # taps the on-screen keyboard's keys
     {"n": 3, "cmd": "view"}                       # the View on screen (kiosk.views) as JSON
-    {"n": 4, "cmd": "targets"}                    # every visible tap target: title, size in px
-    {"n": 5, "cmd": "labels"}                     # every label on screen: text, font size, box
-    {"n": 6, "cmd": "screenshot", "path": "/abs/home.png"}
-    {"n": 7, "cmd": "stats"}                      # frames drawn and main-loop wake-ups since start
-    {"n": 8, "cmd": "quit"}
+    {"n": 4, "cmd": "targets"}                    # every visible tap target: title, size, uid, box; lists' bars
+    {"n": 5, "cmd": "hits", "points": [[x, y]]}   # a real touch at each point: the buttons it released
+    {"n": 6, "cmd": "labels"}                     # every label on screen: text, font size, box
+    {"n": 7, "cmd": "screenshot", "path": "/abs/home.png"}
+    {"n": 8, "cmd": "stats"}                      # frames drawn and main-loop wake-ups since start
+    {"n": 9, "cmd": "quit"}
+
+`hits` finds where a finger lands without acting on it: each touch goes down and up through the
+Window, as a finger's does, and the probe's own on_release handler, bound last and so called
+first, notes the button and stops the event there (a Kivy handler returning True), so the
+button's `app.tap_…` never runs. Nothing in the screens knows about it. Boxes and points are in
+window pixels, y up; a button in a scrolling list has its box cut to what the list shows.
 
 A tap waits, as a person would, until the screen has settled (Settings.settle_s) and, unless it
 is a key, the double-tap window has passed: the probe tests the kiosk, it does not race it.
@@ -95,8 +102,11 @@ class Probe:
             v = self.app.last_view
             self._reply(cmd, view=dataclasses.asdict(v) if v else None)
         elif what == "targets":
-            self._reply(cmd, targets=[dict(title=t, width=round(w.width), height=round(w.height))
-                                      for t, w in self._targets()])
+            self._reply(cmd, targets=[dict(title=t, width=round(w.width), height=round(w.height), uid=w.uid,
+                                           box=_box(w)) for t, w in self._targets(cmd.get("partial", False))],
+                        bars=self._bars())
+        elif what == "hits":
+            self._hits(cmd)
         elif what == "labels":
             self._reply(cmd, labels=self._labels())
         elif what == "screenshot":
@@ -114,8 +124,12 @@ class Probe:
         else:
             self._reply(cmd, error=f"unknown command {what!r}")
 
-    def _targets(self) -> list:
-        """(title, widget) of every tap target a person can see now: overlays hide what is behind."""
+    def _targets(self, partial: bool = False) -> list:
+        """(title, widget) of every tap target a person can see now: overlays hide what is behind.
+
+        A button in a scrolling list counts when its centre is in view, or with `partial` when any
+        of it is. A hidden widget (kiosk.screens.widgets.Hideable) hides all it holds.
+        """
         from kivy.core.window import Window
         from kivy.uix.behaviors import ButtonBehavior
         from kivy.uix.scrollview import ScrollView
@@ -127,6 +141,8 @@ class Probe:
         def visible(w) -> bool:
             if w.opacity <= 0 or w.width < 1 or w.height < 1 or w.disabled:
                 return False
+            if partial:
+                return min(_box(w)[2:]) >= 1
             x, y = w.to_window(*w.center)
             p = w.parent
             while p is not None and p is not Window:
@@ -138,15 +154,61 @@ class Probe:
             return True
 
         def walk(w):
-            if w.opacity <= 0:
+            if w.opacity <= 0 or getattr(w, "hidden", False):
                 return
             if isinstance(w, ButtonBehavior) and visible(w):
-                out.append((getattr(w, "key", "") or w.title, w))
+                out.append((_title(w), w))
             for c in reversed(w.children):
                 walk(c)
         for top in tops:
             walk(top)
         return out
+
+    def _bars(self) -> list[list[float]]:
+        """The window box of each shown list's scroll bar: a tap there scrolls (so the test keeps off)."""
+        from kivy.uix.scrollview import ScrollView
+        out = []
+        for w in self.app.root_widget.walk():
+            if isinstance(w, ScrollView) and w.get_root_window() is not None and w.bar_width > 0:
+                x, y, width, height = _box(w)
+                if width >= 1 and height >= 1:
+                    out.append([x + width - w.bar_margin - w.bar_width, y, w.bar_width + w.bar_margin, height])
+        return out
+
+    def _hits(self, cmd: dict) -> None:
+        """A real touch down and up at each point; the reply says, per point, which buttons it released."""
+        from kivy.base import EventLoop
+        from kivy.uix.behaviors import ButtonBehavior
+        buttons = [w for w in self.app.root_widget.walk() if isinstance(w, ButtonBehavior)]
+        released: dict[int, list] = {}
+
+        def caught(button):
+            released.setdefault(button.last_touch.uid, []).append(dict(uid=button.uid, title=_title(button)))
+            return True             # stops on_release here: the kv's app.tap_… is not called
+
+        for b in buttons:
+            b.fbind("on_release", caught)
+        touches = []
+        for x, y in cmd["points"]:
+            touch = _touch(x, y)
+            EventLoop.post_dispatch_input("begin", touch)
+            EventLoop.post_dispatch_input("end", touch)
+            touches.append(touch)
+        deadline = time.monotonic() + 5
+
+        def settled(dt):
+            # A touch in a scrolling list reaches its button 0.2 s after it is lifted (ScrollView
+            # waits to see whether it is a swipe); until then that button holds the touch's grab.
+            # A touch no button grabbed can release none, so no grab left means every answer is in.
+            left = [t for t in touches if t.grab_list]
+            if left and time.monotonic() < deadline:
+                return
+            event.cancel()
+            for b in buttons:
+                b.funbind("on_release", caught)
+            self._reply(cmd, hits=[released.get(t.uid, []) for t in touches],
+                        **({"error": f"{len(left)} touches still held"} if left else {}))
+        event = self.clock.schedule_interval(settled, 0)
 
     def _labels(self) -> list[dict]:
         """Every label with text now on screen: its text, font size and box, to check legibility."""
@@ -207,6 +269,25 @@ class Probe:
         return str(target)
 
 
+def _title(w) -> str:
+    return getattr(w, "key", "") or getattr(w, "title", "")
+
+
+def _box(w) -> list[float]:
+    """`w`'s box in window pixels [x, y, width, height], cut to what the lists around it show."""
+    from kivy.core.window import Window
+    from kivy.uix.scrollview import ScrollView
+    x0, y0 = w.to_window(w.x, w.y)
+    x1, y1 = w.to_window(w.right, w.top)
+    p = w.parent
+    while p is not None and p is not Window:
+        if isinstance(p, ScrollView):
+            px0, py0 = p.to_window(p.x, p.y)
+            x0, y0, x1, y1 = max(x0, px0), max(y0, py0), min(x1, px0 + p.width), min(y1, py0 + p.height)
+        p = p.parent
+    return [round(x0, 1), round(y0, 1), round(max(x1 - x0, 0), 1), round(max(y1 - y0, 0), 1)]
+
+
 def _touch(x: float, y: float):
     from kivy.core.window import Window
     from kivy.input.motionevent import MotionEvent
@@ -216,6 +297,7 @@ def _touch(x: float, y: float):
             self.sx, self.sy = args["x"], args["y"]
             super().depack(args)
 
+    # Window.on_motion scales sx, sy by (width - 1, height - 1): the touch lands on (x, y) exactly.
     t = ProbeTouch("probe", next(_touch_ids), {"x": x / max(Window.width - 1, 1), "y": y / max(Window.height - 1, 1)},
                    is_touch=True, type_id="touch")
     t.profile = ["pos"]

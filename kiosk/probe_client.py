@@ -3,6 +3,7 @@
     with KioskProcess(device_toml, size=(800, 480), data=tmp) as k:   # waits for the first frame
         k.wait_screen("home")
         k.tap("Hộ tịch")                  # a real touch on the button with that title
+        k.hits([(400, 240)])              # [[{"uid": …, "title": "Hộ tịch"}]]: where a touch lands, not acted on
         k.wait_screen("ticket")
         k.view()["body"]["number"]        # what the screen shows
         k.screenshot("test-output/kiosk/800x480/ticket.png")
@@ -29,11 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 class KioskProcess:
     def __init__(self, device_toml: str | Path, size: tuple[int, int] = (800, 480), data: str | Path | None = None,
-                 idle_s: float | None = None, log: str | Path | None = None, timeout: float = 30.0):
+                 idle_s: float | None = None, log: str | Path | None = None, timeout: float = 30.0,
+                 env: dict[str, str] | None = None):
+        """`env`: more environment for the kiosk's process (e.g. tests/test_kiosk_taps.py's)."""
         self.t_spawn = time.monotonic()
         self._kivy_home = tempfile.mkdtemp(prefix="motcua-kivy-")    # Kivy's config and logs: ours alone
         env = dict(os.environ, KIVY_HOME=self._kivy_home, KIVY_NO_ARGS="1",
-                   SDL_AUDIODRIVER="dummy")
+                   SDL_AUDIODRIVER="dummy", **(env or {}))
         env.pop("DISPLAY", None)          # offscreen: no X server is used even where there is one
         cmd = [sys.executable, "-m", "motcua_cli.main", "kiosk", "--config", str(device_toml), "--probe",
                "--size", f"{size[0]}x{size[1]}"]
@@ -128,6 +131,15 @@ class KioskProcess:
 
     def targets(self) -> list[dict]:
         return self.call("targets")["targets"]
+
+    def layout(self) -> dict:
+        """Every button any part of which is in view (title, uid, window box) and the lists' scroll bars."""
+        reply = self.call("targets", partial=True)
+        return dict(targets=reply["targets"], bars=reply["bars"])
+
+    def hits(self, points: list[tuple[float, float]]) -> list[list[dict]]:
+        """A real touch at each point (window px, y up), acted on by nobody: the buttons each released."""
+        return self.call("hits", points=[list(p) for p in points], timeout=30)["hits"]
 
     def screenshot(self, path: str | Path) -> str:
         return self.call("screenshot", path=str(Path(path).resolve()))["path"]

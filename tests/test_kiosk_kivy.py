@@ -47,12 +47,12 @@ def publish_catalog(hall) -> None:
     publish_as_hall(hall, Topics(hall.cfg.id).catalog, cat.to_payload())
 
 
-def kiosk_toml(hall, tmp_path, printer_port: int | None = None):
-    text = device_toml(hall.add_device("kiosk-1", "kiosk"))
+def kiosk_toml(hall, tmp_path, printer_port: int | None = None, device_id: str = "kiosk-1"):
+    text = device_toml(hall.add_device(device_id, "kiosk"))
     if printer_port:
         text += (f'\n[printer]\ntransport = "network"\nhost = "127.0.0.1"\nport = {printer_port}\n'
                  'model = "TM-T20II"\nstatus_poll_s = 0.1\n')
-    path = tmp_path / "kiosk-1.toml"
+    path = tmp_path / f"{device_id}.toml"
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -107,7 +107,7 @@ def test_every_screen_with_a_real_hall(hall, clock, tmp_path, output_dir, size):
         check_screen(k, shots, "home-paper-out")
         k.tap("Chứng thực")
         v = k.wait_view(lambda v: v["screen"] == "ticket" and v["body"]["print_state"] == "trouble")
-        assert v["body"]["print_text"] == "Máy in hết giấy — vui lòng ghi nhớ số của bạn"
+        assert v["body"]["print_text"] == "Máy in hết giấy — vui lòng báo cán bộ, phiếu sẽ in khi có giấy"
         assert v["body"]["number"] == issued(hall)[-1] == "2001"
         check_screen(k, shots, "ticket-paper-out")
         fp.paper_in()
@@ -185,7 +185,7 @@ def test_broker_killed_then_back_and_server_restarted(hall, tmp_path, output_dir
         hall.broker.kill()
         v = k.wait_screen("offline")
         assert v["body"]["detail"] == "Không liên lạc được với máy chủ (mạng hoặc máy chủ bị tắt)."
-        assert k.targets() == [{"title": "English", "width": 160, "height": 80}]   # no service to tap
+        assert [(t["title"], t["width"], t["height"]) for t in k.targets()] == [("English", 160, 80)]  # no service
         k.screenshot(shots / "offline-broker.png")
         monkeypatch.undo()          # the hall server's watchdog starts Mosquitto again
         k.wait_screen("home", timeout=15)

@@ -1,7 +1,8 @@
-"""Shared kiosk widgets: the big button, the header, the message and busy boxes, the root layout."""
+"""Shared kiosk widgets: the big button, hiding, the header, the message and busy boxes, the root layout."""
 
 from __future__ import annotations
 
+from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
@@ -11,7 +12,45 @@ from kivy.uix.screenmanager import Screen
 from kiosk.screens import theme
 
 
-class BigButton(ButtonBehavior, BoxLayout):
+class Hideable:
+    """Mixin: `hidden: True` puts a widget out of sight and out of reach — it draws nothing, and no
+    touch reaches it or anything it holds. The .kv still gives it no room while hidden
+    (`height: 0 if self.hidden else …`).
+
+    Zero size and opacity 0 alone hide a widget from the eye only: what it holds keeps its own
+    size (a label is as tall as its text) and lies over the widgets around it, and Kivy lets a
+    *disabled* widget swallow every touch that lands on it. That is how the hidden "Ưu tiên" row
+    took the taps aimed at "Lĩnh vực khác" (issue 13, item 3). So whatever the kiosk hides, it
+    hides this way, and nothing is `disabled`. (A label with no text that shrinks to nothing is
+    not hidden, only empty: it has nothing to draw and, not being disabled, takes no touch.)
+    """
+    hidden = BooleanProperty(False)
+
+    def on_hidden(self, _widget, hidden: bool) -> None:
+        self.opacity = 0 if hidden else 1
+
+    def on_touch_down(self, touch):
+        return False if self.hidden else super().on_touch_down(touch)
+
+    def on_touch_move(self, touch):
+        return False if self._ignores(touch) else super().on_touch_move(touch)
+
+    def on_touch_up(self, touch):
+        return False if self._ignores(touch) else super().on_touch_up(touch)
+
+    def _ignores(self, touch) -> bool:
+        # A touch this very widget grabbed before it was hidden still ends here, so it lets go of it.
+        return self.hidden and touch.grab_current is not self
+
+
+Factory.register("Hideable", cls=Hideable)      # for .kv classes such as <PrintState@Hideable+Para>
+
+
+class HideBox(Hideable, BoxLayout):
+    """A row or column that can be hidden with all it holds (the priority banner, the header)."""
+
+
+class BigButton(Hideable, ButtonBehavior, BoxLayout):
     """A tap target of at least 76 px (12 mm on the 7" screen): a bold title and a smaller line."""
     item_id = StringProperty("")
     title = StringProperty("")
@@ -67,9 +106,7 @@ class KioskRoot(FloatLayout):
         super().__init__(**kw)
         self.message = Overlay()
         self.message.ids.ok.bind(on_release=lambda *_: self.app().tap_ok())
-        self.busy = Overlay()
-        self.busy.ids.ok.opacity = 0
-        self.busy.ids.ok.disabled = True
+        self.busy = Overlay()      # no button: "Đang lấy số…" only (its OK is hidden, the box takes every tap)
 
     @staticmethod
     def app():
