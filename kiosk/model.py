@@ -56,7 +56,7 @@ class Ticket:
     """The ticket on screen: the hall's reply data and its paper copy's state."""
     data: dict
     print_state: str = "printing"    # printing | printed | waiting | failed | none (the kiosk has no printer)
-    reason: str = ""                 # waiting: paper_out | cover_open | offline
+    reason: str = ""                 # waiting: paper_out | cover_open | offline | stopped (printer.flight)
     until: float = 0.0
 
 

@@ -48,8 +48,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "priority_ticket": ("ƯU TIÊN — {name}", "PRIORITY — {name}"),
     "printing": ("Đang in phiếu…", "Printing your ticket…"),
     "printed": ("Đã in xong. Mời nhận phiếu.", "Printed. Please take your ticket."),
-    "paper_out": ("Máy in hết giấy — vui lòng ghi nhớ số của bạn",
-                  "The printer is out of paper — please remember your number"),
+    "paper_out": ("Máy in hết giấy — vui lòng báo cán bộ, phiếu sẽ in khi có giấy",
+                  "The printer is out of paper — please tell a staff member; your ticket prints when paper is in"),
+    # the printer has the ticket and stopped without saying why (a clone that cannot report paper out)
+    "printer_stopped": ("Máy in đang dừng — vui lòng báo cán bộ, phiếu sẽ in khi máy in chạy lại",
+                        "The printer has stopped — please tell a staff member; your ticket prints when it runs again"),
     "cover_open": ("Nắp máy in đang mở — vui lòng ghi nhớ số của bạn",
                    "The printer cover is open — please remember your number"),
     "print_failed": ("Không in được phiếu — vui lòng ghi nhớ số của bạn",

@@ -182,7 +182,8 @@ def _ticket(m: KioskModel, now: float, t):
     if tk.print_state == "none":
         key = "no_printer"
     elif tk.print_state == "waiting":
-        key = {"paper_out": "paper_out", "cover_open": "cover_open"}.get(tk.reason, "print_failed")
+        key = {"paper_out": "paper_out", "cover_open": "cover_open", "stopped": "printer_stopped"}.get(
+            tk.reason, "print_failed")
     else:
         key = {"printed": "printed", "failed": "print_failed"}.get(tk.print_state, "printing")
     wait = t("wait_min", m=d["wait_min"]) if ahead and d.get("wait_min") else ""

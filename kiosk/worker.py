@@ -93,10 +93,12 @@ class Worker:
         deadline = time.monotonic() + self.watch_s
         seen = ("printing", "")
         while time.monotonic() < deadline:
-            # Once waiting (no paper), wait for the outcome; a second a round, to see a new reason too.
-            job.wait(min(1.0, deadline - time.monotonic()), until=FINAL if seen[0] == "waiting" else DECIDED)
+            # Once waiting (no paper), wait for the outcome or for printing again (the printer holding the
+            # ticket goes on once paper is in: issue 13); a second a round, to see a new reason too.
+            waiting = seen[0] == "waiting"
+            job.wait(min(1.0, deadline - time.monotonic()), until=("printing", *FINAL) if waiting else DECIDED)
             state = (job.state, job.reason)
-            if state != seen and state[0] in DECIDED:
+            if state != seen and (state[0] in DECIDED or waiting):
                 seen = state
                 self.deliver("print", job.ticket_id, *state)
             if state[0] in FINAL:

@@ -40,7 +40,9 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from printer import status as st
+    from printer import timing
     from printer.config import load_printer
+    from printer.profiles import load_profile
     from printer.transports import Link, NoAnswer, PrinterUnavailable
 
     cfg = load_printer(args.config)
@@ -50,9 +52,9 @@ def run(args) -> int:
     print(f"printer: {cfg.name}")
     link = Link(cfg)
 
-    def status(when: str) -> str:
+    def status(when: str, timeout: float = st.STATUS_TIMEOUT_S) -> str:
         try:
-            state = st.query(link)
+            state = st.query(link, timeout)
         except NoAnswer:
             state = st.UNKNOWN
         print(f"status {when}: {state} ({st.MESSAGES_EN[state]})")
@@ -70,7 +72,11 @@ def run(args) -> int:
         job, png, what = sample_job(cfg, args.hall)
         link.write(job, label="printer-test", image_png=png)
         print(f"sent: {what}, {len(job) / 1024:.1f} KB")
-        after = status("after")
+        # The answer waits behind the ticket's bytes until the printer has printed most of it
+        # (printer/timing.py): ask with the wait the spool uses, not an idle printer's 0.5 s.
+        profile = load_profile(cfg.model, cfg.width)
+        after = status("after", timing.answer_wait(timing.print_seconds(job, profile.dpi, profile.speed_mm_s),
+                                                   st.STATUS_TIMEOUT_S))
     except PrinterUnavailable as err:
         print(f"motcua printer test: {err}", file=sys.stderr)
         return 1

@@ -2,7 +2,7 @@
 
     job = spool.submit(ticket_id, label, data)
     job.wait(2.0)       # "printed" | "waiting" | "failed" — or "queued"/"printing" if still undecided
-    job.reason          # waiting: paper_out | cover_open | offline; failed: "too old", …
+    job.reason          # waiting: paper_out | cover_open | offline | stopped; failed: "too old", "lost", …
     job.message_vi      # what the screen tells the citizen about the paper ticket
 """
 
@@ -38,6 +38,8 @@ class JobHandle:
         if self.state == "failed":
             return "Không in được phiếu. Vui lòng ghi nhớ số thứ tự trên màn hình."
         if self.state == "waiting":
+            if self.reason == "stopped":   # the printer has it and went quiet (printer.flight)
+                return "Máy in đang dừng. Vé sẽ được in khi máy in chạy lại."
             return MESSAGES_VI.get(self.reason, MESSAGES_VI["offline"])
         return "Đang in phiếu…"
 

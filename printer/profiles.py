@@ -1,6 +1,6 @@
 """Printer profiles: what a printer model can do, from python-escpos's printer database.
 
-    prof = load_profile("TM-T20II")           # 576 dots, full/partial cut, DLE EOT status
+    prof = load_profile("TM-T20II")           # 576 dots, full/partial cut, DLE EOT status, 200 mm/s
     prof = load_profile("POS-58")             # our 58 mm clone profile: 384 dots, no cutter
     prof = load_profile("default", width=512) # a printer not in the database: say its width
     p = prof.dummy()                          # a python-escpos Dummy printer with this profile
@@ -36,6 +36,16 @@ OWN_PROFILES: dict[str, tuple[str, dict]] = {
     "POS-58": ("POS-5890", _CLONE_58), "XP-58": ("POS-5890", _CLONE_58),
     "POS-80": ("POS-5890", _CLONE_80), "XP-80": ("POS-5890", _CLONE_80),
 }
+
+# Print speed in mm/s, for the spool's timing (printer.timing): how long a ticket takes to come out, so
+# a status answer that waits behind it is not taken for silence. Epson's rated speed for its models
+# (the lower figure where versions differ); everything else gets DEFAULT_SPEED_MM_S, the slow end of
+# the cheap clones (50-90 mm/s): too slow an estimate only makes the kiosk wait longer before it
+# says "printed", too fast a one could say it early. docs/printers.md has the table.
+PRINT_SPEEDS_MM_S = {"TM-T20II": 200, "TM-T20II-42col": 200, "TM-T88II": 150, "TM-T88III": 150,
+                     "TM-T88IV": 150, "TM-T88IV-SA": 150, "TM-T88V": 300, "TM-L90": 150, "TM-P80": 100,
+                     "TM-P80-42col": 100}
+DEFAULT_SPEED_MM_S = 50
 
 
 class UnknownPrinterModel(ValueError):
@@ -74,6 +84,8 @@ class PrinterProfile:
     full_cut: bool
     partial_cut: bool
     realtime_status: bool           # answers DLE EOT n (online, cover, paper end)
+    speed_mm_s: int                 # print speed used for the spool's timing (PRINT_SPEEDS_MM_S)
+    status_back: bool               # sends its status by itself when it changes (GS a, ASB): Epson TM
     code_pages: tuple[str, ...]     # known code pages, in the printer's ESC t order
     data: dict[str, Any] = field(repr=False, compare=False)   # the merged database entry
 
@@ -150,4 +162,9 @@ def load_profile(model: str, width: int | None = None) -> PrinterProfile:
                           full_cut=bool(features.get("paperFullCut")), partial_cut=bool(features.get("paperPartCut")),
                           # Star line-mode printers answer ENQ/ASB, not ESC/POS's DLE EOT.
                           realtime_status=not features.get("starCommands"),
+                          speed_mm_s=PRINT_SPEEDS_MM_S.get(name, DEFAULT_SPEED_MM_S),
+                          # ESC/POS's ASB is Epson's; the clones' manuals do not promise it, and a printer that
+                          # does not know GS a may print it. So only for Epson's own models.
+                          status_back=data.get("vendor") == "Epson" and name not in OWN_PROFILES
+                          and not features.get("starCommands"),
                           code_pages=tuple(dict.fromkeys(pages)), data=data)

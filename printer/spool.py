@@ -10,15 +10,20 @@
 A job is self-contained: the ESC/POS bytes of one whole ticket (ending with its cut) plus
 its ticket id, label and PNG (for the preview printer). Stored states:
 
-    queued ─► printing ─► printed            (whole write, then a good status answer)
-                 │    └─► held ─► printed    (it took every byte, then said paper out: it prints them itself)
-                 └─► queued                  (connection lost, write timed out, printer went silent)
+    queued ─► printing ─► sent ─► printed    (whole write; the printer answered after the job's bytes, so
+                 │    │     ⇅                 it has them all; it says ready after the job's print time)
+                 │    └─► held ─► printed    (it stopped with the job inside: paper out, cover open, quiet;
+                 │                            it prints the ticket itself once fixed)
+                 └─► queued                  (the write failed, or the connection was lost before the
+                                              printer answered after the job: it may not have it all)
     queued ─► failed                         (older than max_age_s, or max_attempts sends failed)
+    sent/held ─► failed                      (the connection was lost after the printer had it all)
 
-`printing` is stored (fsync) before the first byte and `printed` right after the write and
-the status answer; a job found `printing` at start is sent again, whole (a partial ticket has
-no cut). So a ticket prints twice only if the printer got every byte and the kiosk died, or
-the printer went silent, before `printed` was stored; otherwise only reprint() prints again.
+A late status answer never sends a job again: the answer waits behind the job's bytes in the
+printer (printer.flight, printer.timing). `printing` is stored (fsync) before the first byte;
+a job found `printing` at start is sent again, whole (a partial ticket has no cut), one found
+`sent` or `held` is not. So a ticket prints twice only if the kiosk died in the moment between
+the printer taking the last byte and its answer; otherwise only reprint() prints again.
 docs/printers.md explains the choices.
 """
 
@@ -32,11 +37,15 @@ from contextlib import contextmanager
 from typing import Callable
 
 from printer import status as st
+from printer import timing
 from printer.config import MAX_AGE_S
+from printer.flight import Flight, FollowsJobs
 from printer.job import DECIDED, FINAL, JobHandle
+from printer.profiles import DEFAULT_SPEED_MM_S, load_profile
 from printer.transports import Link, NoAnswer, PrinterUnavailable
 
 log = logging.getLogger("motcua.printer")
+
 
 _SCHEMA = [  # numbered migrations; PRAGMA user_version records how many ran
     """CREATE TABLE jobs (
@@ -50,15 +59,17 @@ _SCHEMA = [  # numbered migrations; PRAGMA user_version records how many ran
 ]
 
 
-class Spool:
+class Spool(FollowsJobs):
     """The queue and its worker thread; safe to call from any thread (the kiosk's UI thread included)."""
 
     def __init__(self, path: str, printer_factory: Callable[[], Link], *, max_age_s: float = MAX_AGE_S,
                  poll_s: float = 2.0, status_timeout_s: float = st.STATUS_TIMEOUT_S, status_query: str = "auto",
-                 max_attempts: int = 5, keep_s: float = 2 * 86400,
-                 on_status: Callable[[str], None] | None = None, on_job: Callable[[JobHandle], None] | None = None,
+                 max_attempts: int = 5, keep_s: float = 2 * 86400, speed_mm_s: float = DEFAULT_SPEED_MM_S,
+                 dpi: int = 203, on_status: Callable[[str], None] | None = None,
+                 on_job: Callable[[JobHandle], None] | None = None,
                  clock: Callable[[], float] = time.time, start: bool = True):
         self.factory, self.max_age_s, self.poll_s = printer_factory, max_age_s, poll_s
+        self.speed_mm_s, self.dpi = speed_mm_s, dpi   # the profile's: how long a job takes (printer.timing)
         self.status_timeout_s, self.status_query, self.max_attempts = status_timeout_s, status_query, max_attempts
         self.on_status, self.on_job, self.clock = on_status, on_job, clock
         self.printer_state: str | None = None   # as published: one of status.STATES
@@ -67,6 +78,8 @@ class Spool:
         self.printer_name = "printer"           # the Link's name, once one was made
         self._link: Link | None = None
         self._silent = False                    # this connection never answered DLE EOT: stop asking it
+        self._flight: Flight | None = None     # the job the printer has been sent and not yet printed
+        self._next_expire = 0.0
         self._handles: dict[int, JobHandle] = {}
         self._lock = threading.RLock()
         self._wake = threading.Condition()
@@ -91,7 +104,9 @@ class Spool:
     @classmethod
     def for_printer(cls, path: str, cfg, **kw) -> "Spool":
         """A spool for a checked [printer] (printer.config.PrinterConfig), with its timings."""
-        kw = {"max_age_s": cfg.max_age_s, "poll_s": cfg.status_poll_s, "status_query": cfg.status_query, **kw}
+        profile = load_profile(cfg.model, cfg.width)
+        kw = {"max_age_s": cfg.max_age_s, "poll_s": cfg.status_poll_s, "status_query": cfg.status_query,
+              "speed_mm_s": profile.speed_mm_s, "dpi": profile.dpi, **kw}
         return cls(path, lambda: Link(cfg), **kw)
 
     # --- the caller's side (any thread) ------------------------------------------
@@ -126,7 +141,7 @@ class Spool:
             if job_id not in self._handles:
                 ticket, label, reprint, state, reason = self.db.execute(
                     "SELECT ticket_id, label, reprint, state, reason FROM jobs WHERE id=?", (job_id,)).fetchone()
-                shown = {"held": "waiting", "failed": "failed"}.get(state, state)
+                shown = {"held": "waiting", "sent": "printing"}.get(state, state)
                 self._handles[job_id] = JobHandle(job_id, ticket, label, bool(reprint), shown, reason)
             return self._handles[job_id]
 
@@ -183,12 +198,15 @@ class Spool:
 
     def _step(self) -> bool:
         """One round: ask the status, drop old jobs, send the oldest job. True if there may be more to do."""
+        if self._flight is not None:
+            return self._follow()
         state = self._probe()
         # After the probe, not before: reaching a printer that was away can take up to timeout_s, and
         # a job that got too old meanwhile must be dropped, not printed for a citizen long gone.
         self._expire()
         if state in ("ok", "paper_low", st.UNKNOWN):
-            for (jid,) in self._q("SELECT id FROM jobs WHERE state='held'"):
+            # Left from before a restart: the printer had every byte of these (it answered after them).
+            for (jid,) in self._q("SELECT id FROM jobs WHERE state IN ('held', 'sent')"):
                 self._finish(jid, "printed", "", "the printer printed the ticket it held")
         rows = self._q("SELECT id, data, image_png, attempts FROM jobs WHERE state='queued' ORDER BY id LIMIT 1")
         if not rows:
@@ -199,34 +217,40 @@ class Spool:
             return False
         jid, data, image_png, attempts = rows[0]
         h = self.handle(jid)
-        with self._tx():
-            self.db.execute("UPDATE jobs SET state='printing', attempts=attempts+1 WHERE id=?", (jid,))
+        self._store(jid, "printing", attempts=attempts + 1)
         self._change(h, "printing")
+        started = time.monotonic()
         try:
+            self._link.pushed()             # status pushed before this job is no news about it
             self._link.write(data, label=f"{h.ticket_id}-{jid}", image_png=image_png)
-            outcome, state = self._after_write()
-        except PrinterUnavailable as err:
+        except PrinterUnavailable as err:   # not every byte went: the ticket is incomplete, send it whole again
             self._lost(err)
-            outcome, state = "retry", "offline"
-            self._report(state)
-        if outcome == "retry":
-            if attempts + 1 >= self.max_attempts:
-                self._finish(jid, "failed", f"not printed after {attempts + 1} attempts",
-                             f"giving up after {attempts + 1} attempts")
+            self._report("offline")
+            return self._retry(jid, attempts + 1, "offline")
+        if state == st.UNKNOWN or self._link.cfg.transport == "preview":
+            # Nothing to wait for: a printer that cannot tell, or a preview that has written its files.
+            self._finish(jid, "printed", "", f"printed ({len(data)} bytes, attempt {attempts + 1})")
+            return True
+        print_s = timing.print_seconds(data, self.dpi, self.speed_mm_s)
+        self._flight = Flight(jid, attempts + 1, len(data), started, print_s,
+                              deadline=started + timing.answer_wait(print_s, self.status_timeout_s))
+        return self._follow()
+
+    def _retry(self, jid: int, attempt: int, state: str) -> bool:
+        if attempt >= self.max_attempts:
+            self._finish(jid, "failed", f"not printed after {attempt} attempts", f"giving up after {attempt} attempts")
+        else:
+            self._store(jid, "queued")
+            self._change(self.handle(jid), "waiting", state)
+        return False
+
+    def _store(self, jid: int, state: str, reason: str = "", attempts: int | None = None) -> None:
+        with self._tx():
+            if attempts is None:
+                self.db.execute("UPDATE jobs SET state=?, reason=? WHERE id=?", (state, reason, jid))
             else:
-                with self._tx():
-                    self.db.execute("UPDATE jobs SET state='queued' WHERE id=?", (jid,))
-                self._change(h, "waiting", state)
-            return False
-        if outcome == "held":
-            with self._tx():
-                self.db.execute("UPDATE jobs SET state='held', reason=? WHERE id=?", (state, jid))
-            log.warning("ticket %s (job %d): the printer has it but stopped (%s); it prints once fixed",
-                        h.ticket_id, jid, st.MESSAGES_EN[state])
-            self._change(h, "waiting", state)
-            return False
-        self._finish(jid, "printed", "", f"printed ({len(data)} bytes, attempt {attempts + 1})")
-        return True
+                self.db.execute("UPDATE jobs SET state=?, reason=?, attempts=? WHERE id=?",
+                                (state, reason, attempts, jid))
 
     def _expire(self) -> None:
         limit = self.clock() - self.max_age_s
@@ -238,7 +262,8 @@ class Spool:
 
     def _finish(self, jid: int, state: str, reason: str, why: str, level: int = logging.INFO) -> None:
         with self._tx():
-            self.db.execute("UPDATE jobs SET state=?, reason=?, done_at=? WHERE id=?", (state, reason, self.clock(), jid))
+            self.db.execute("UPDATE jobs SET state=?, reason=?, done_at=? WHERE id=?",
+                            (state, reason, self.clock(), jid))
         h = self.handle(jid)
         log.log(level if state == "printed" else max(level, logging.WARNING), "ticket %s (job %d%s): %s",
                 h.ticket_id, jid, ", reprint" if h.reprint else "", why)
@@ -271,14 +296,6 @@ class Spool:
             break
         self._report(state)
         return state
-
-    def _after_write(self) -> tuple[str, str]:
-        """After the whole job was written: printed, held (printer stopped but has it) or retry."""
-        state = self._ask()
-        self._report(state)
-        if state == "offline" and not self._link:  # it went silent: the job may not have arrived
-            return "retry", state
-        return ("held", state) if state in st.NOT_READY else ("printed", state)
 
     def _ask(self) -> str:
         if self.status_query == "never" or self._silent:

@@ -20,6 +20,23 @@ report"); that fixed pattern also tells a status byte from stray bytes.
 A printer answers DLE EOT even while offline (that is what it is for), but a
 stalled one does not answer at all; `query` then raises NoAnswer and the spool
 decides (a printer that answered before and now is silent is treated as offline).
+A printer executes DLE EOT when it *receives* it, and over USB or the network it
+receives only as fast as it prints: after a ticket the answer waits until the
+printer has taken the ticket's bytes in (printer.timing says how long).
+
+Automatic status back (ASB, `GS a n`, Epson: "Enable/disable Automatic Status
+Back"): the printer sends 4 status bytes at once and again whenever its state
+changes, whether or not it can receive anything. That is the only way to hear
+"paper out" from a printer whose receive buffer is full of the ticket it
+stopped printing. The spool asks for it on Epson TM models (profiles.status_back).
+
+    1st byte 0xx1xx00: bit 3 offline, bit 5 cover open
+    2nd byte 0xx0xxxx: bit 2 mechanical error, bit 3 autocutter error, bit 5 unrecoverable, bit 6 auto-recoverable
+    3rd byte 0xx0xxxx: bits 0+1 paper near its end, bits 2+3 no paper
+    4th byte 0xx0xxxx: not used here
+
+The fixed bits tell an ASB message from a DLE EOT answer (0xx1xx10); `Replies`
+sorts what a printer sends into the two.
 """
 
 from __future__ import annotations
@@ -28,6 +45,8 @@ from printer.transports import Link, NoAnswer
 
 DLE_EOT = b"\x10\x04"
 PRINTER, OFFLINE_CAUSE, PAPER = 1, 2, 4
+# GS a n with online/offline (2), error (4) and roll paper sensor (8) status: what the hall needs to hear.
+STATUS_BACK = b"\x1da\x0e"
 
 # The states of contract v1 (hall.protocol.Status.printer), plus "unknown" which is never published.
 STATES = ("ok", "paper_low", "paper_out", "cover_open", "offline")
@@ -47,7 +66,9 @@ MESSAGES_EN = {
     "cover_open": "cover open", "offline": "offline or in error", UNKNOWN: "status unknown (no answer)",
 }
 
-STATUS_TIMEOUT_S = 0.5  # a printer answers DLE EOT within milliseconds; longer means it is not listening
+# An idle printer answers DLE EOT within milliseconds; longer means it is not listening. Not so right
+# after a ticket: the query waits behind the ticket's bytes (printer.timing.answer_wait).
+STATUS_TIMEOUT_S = 0.5
 
 
 def is_status_byte(b: int) -> bool:
@@ -70,6 +91,58 @@ def parse(printer: int, offline_cause: int | None = None, paper: int | None = No
     if paper is not None and paper & 0x0C:
         return "paper_low"
     return "ok"
+
+
+def parse_status_back(msg: bytes) -> str:
+    """One 4-byte ASB message as a state, by the same rules as parse().
+
+    >>> parse_status_back(bytes([0x10, 0, 0, 0])), parse_status_back(bytes([0x18, 0, 0x0F, 0]))
+    ('ok', 'paper_out')
+    """
+    first, second, paper = msg[0], msg[1], msg[2]
+    if first & 0x20:
+        return "cover_open"
+    if paper & 0x0C:
+        return "paper_out"
+    if first & 0x08 or second & 0x6C:
+        return "offline"
+    return "paper_low" if paper & 0x03 else "ok"
+
+
+class Replies:
+    """What a printer sends back, sorted: DLE EOT answers (`answers`) and the states of ASB messages (`pushed`)."""
+
+    def __init__(self):
+        self.answers = bytearray()        # DLE EOT answer bytes not taken yet
+        self.pushed: list[str] = []       # states from ASB messages, oldest first, until taken
+        self._asb = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        """Sort bytes from the printer; anything that is neither kind is dropped."""
+        for b in data:
+            if self._asb:
+                if b & 0x90 == 0:         # 2nd-4th bytes of an ASB message
+                    self._asb.append(b)
+                    if len(self._asb) == 4:
+                        self.pushed.append(parse_status_back(bytes(self._asb)))
+                        self._asb.clear()
+                    continue
+                self._asb.clear()         # a broken message: start again with this byte
+            if is_status_byte(b):
+                self.answers.append(b)
+            elif b & 0b1001_0011 == 0b0001_0000:
+                self._asb.append(b)
+
+    def take_answers(self) -> bytes:
+        out = bytes(self.answers)
+        self.answers.clear()
+        return out
+
+    def take(self) -> str | None:
+        """The latest state the printer pushed since the last take, or None."""
+        state = self.pushed[-1] if self.pushed else None
+        self.pushed.clear()
+        return state
 
 
 def ask(link: Link, n: int, timeout: float = STATUS_TIMEOUT_S) -> int | None:

@@ -4,6 +4,8 @@
     link.open()                           # PrinterUnavailable("network printer 10.0.0.9:9100 (TM-T20II): …")
     link.write(job_bytes, label="A001-7", image_png=png)
     link.exchange(b"\\x10\\x04\\x01", 0.5)  # raw answer bytes; None when the transport cannot read
+    link.send_request(q); link.read_answer(2.0)   # the same in two steps, for an answer that comes late
+    link.pushed()                         # the state the printer sent by itself (ASB), if it did
     link.close()
 
 `open_printer(cfg)` gives the python-escpos object itself (Usb, Serial, Network,
@@ -123,10 +125,17 @@ class Link:
     """One connection to the configured printer. Not thread-safe: the spool's worker owns it."""
 
     def __init__(self, cfg: PrinterConfig):
+        from printer.profiles import load_profile
+        from printer.status import Replies   # printer.status imports this module: not at the top
         self.cfg = cfg
         self.name = cfg.name
         self.escpos = open_printer(cfg)
         self.is_open = False
+        self._replies = Replies
+        self.replies = Replies()
+        # Status pushed by the printer (ASB) only where it is sure to be understood: see printer.status.
+        self.status_back = (cfg.transport == "network" and cfg.status_query != "never"
+                            and load_profile(cfg.model, cfg.width).status_back)
 
     # --- opening ----------------------------------------------------------------
 
@@ -134,6 +143,7 @@ class Link:
         """Connect now (python-escpos would only connect on the first write); PrinterUnavailable if not there."""
         if self.is_open:
             return self
+        self.replies = self._replies()       # a new connection: nothing from the last one counts
         cfg, check = self.cfg, _CHECK[self.cfg.transport].format(
             id=f"{self.cfg.vendor_id or 0:04x}:{self.cfg.product_id or 0:04x}")
         if cfg.transport == "file" and not Path(cfg.path).exists():
@@ -158,6 +168,13 @@ class Link:
             # A printer takes bytes only as fast as it prints. Linux would let megabytes wait in our send
             # buffer; a small one keeps a write's progress honest, so a stalled printer shows as a timeout.
             self.escpos.device.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
+            if self.status_back:
+                from printer.status import STATUS_BACK
+                try:
+                    self.escpos.device.sendall(STATUS_BACK)
+                except OSError as exc:
+                    self.escpos.close()
+                    raise PrinterUnavailable(self.name, _first_line(exc), check) from None
         self.is_open = True
         log.info("%s: opened", self.name)
         return self
@@ -198,53 +215,101 @@ class Link:
         `timeout`; PrinterUnavailable when the connection is lost. Bytes still waiting from
         earlier (a late answer, XON/XOFF) are thrown away first, so they are not taken as the answer.
         """
+        try:
+            if not self.send_request(request):
+                return None
+        except NoAnswer as exc:   # asking needs the printer to take 3 bytes: one that will not has stalled
+            self._broken("asking status", exc)
+        answer = self.read_answer(timeout)
+        if answer is None:
+            raise NoAnswer(f"{self.name}: no answer to status query within {timeout:g} s")
+        return answer
+
+    def send_request(self, request: bytes, drop_late: bool = True) -> bool:
+        """Send a real-time request whose answer read_answer() will get; False if this transport cannot read.
+
+        Answers still waiting from earlier requests are thrown away first unless `drop_late` is False
+        (the spool sends more while the first is still on its way); status pushed (ASB) is kept.
+        NoAnswer when the printer takes no byte within timeout_s (its TCP window stays shut).
+        """
         transport = self.cfg.transport
         if transport in ("file", "cups"):
-            return None
+            return False
         if transport == "preview":
-            return bytes([0x12])  # "fixed bits only": online, paper present, cover closed
+            return True
         self.open()
         try:
             if transport == "network":
-                return self._exchange_tcp(request, timeout)
-            if transport == "serial":
-                return self._exchange_serial(request, timeout)
-            return self._exchange_usb(request, timeout)
-        except NoAnswer:
-            raise
+                self._pull_tcp(0)
+                if drop_late:
+                    self.replies.answers.clear()
+                self.escpos.device.sendall(request)
+            elif transport == "serial":
+                if drop_late:
+                    self.escpos.device.reset_input_buffer()
+                self.escpos.device.write(request)
+            else:
+                return self._send_usb(request)
+        except socket.timeout:
+            # Our send buffer is full: the printer is not taking bytes in. Not an answer, not a lost line.
+            raise NoAnswer(f"{self.name}: the printer took no bytes for {self.cfg.timeout_s:g} s") from None
         except Exception as exc:
-            self.close()
-            raise PrinterUnavailable(self.name, f"connection lost while asking status ({_first_line(exc)})",
-                                     _CHECK[transport].format(id="the printer")) from None
+            self._broken("asking status", exc)
+        return True
 
-    def _exchange_tcp(self, request: bytes, timeout: float) -> bytes:
+    def read_answer(self, timeout: float) -> bytes | None:
+        """The next answer to a request sent, within `timeout`; None if none came (PrinterUnavailable: lost)."""
+        transport = self.cfg.transport
+        if transport == "preview":
+            return bytes([0x12])  # "fixed bits only": online, paper present, cover closed
+        try:
+            if transport == "network":
+                deadline = time.monotonic() + timeout
+                while not self.replies.answers and self._pull_tcp(deadline - time.monotonic()):
+                    pass
+                return self.replies.take_answers() or None
+            if transport == "serial":
+                return self._read_serial(timeout)
+            return self._read_usb(timeout)
+        except Exception as exc:
+            self._broken("asking status", exc)
+
+    def pushed(self) -> str | None:
+        """The latest state the printer sent by itself (ASB) since the last call, or None."""
+        if self.cfg.transport == "network" and self.is_open:
+            try:
+                self._pull_tcp(0)
+            except Exception as exc:
+                self._broken("reading status", exc)
+        return self.replies.take()
+
+    def _broken(self, doing: str, exc: BaseException):
+        self.close()
+        raise PrinterUnavailable(self.name, f"connection lost while {doing} ({_first_line(exc)})",
+                                 _CHECK[self.cfg.transport].format(id="the printer")) from None
+
+    def _pull_tcp(self, timeout: float) -> bool:
+        """Sort what the printer sent into self.replies, waiting up to `timeout` for something; False if nothing."""
         sock: socket.socket = self.escpos.device
-        while select.select([sock], [], [], 0)[0]:
-            if not sock.recv(256):
+        got = False
+        while select.select([sock], [], [], max(0.0, timeout) if not got else 0)[0]:
+            data = sock.recv(256)
+            if not data:
                 raise ConnectionResetError("the printer closed the connection")
-        sock.sendall(request)
-        ready = select.select([sock], [], [], timeout)[0]
-        if not ready:
-            raise NoAnswer(f"{self.name}: no answer to status query within {timeout:g} s")
-        answer = sock.recv(16)
-        if not answer:
-            raise ConnectionResetError("the printer closed the connection")
-        return answer
+            self.replies.feed(data)
+            got = True
+        return got
 
-    def _exchange_serial(self, request: bytes, timeout: float) -> bytes:
+    def _read_serial(self, timeout: float) -> bytes | None:
         port = self.escpos.device
-        port.reset_input_buffer()
-        port.write(request)
         port.timeout = timeout
         try:
             answer = port.read(1)
         finally:
             port.timeout = self.cfg.timeout_s
-        if not answer:
-            raise NoAnswer(f"{self.name}: no answer to status query within {timeout:g} s")
-        return answer + port.read(port.in_waiting or 0)
+        return answer + port.read(port.in_waiting or 0) if answer else None
 
-    def _exchange_usb(self, request: bytes, timeout: float) -> bytes:
+    def _send_usb(self, request: bytes) -> bool:
         import usb.core
         dev = self.escpos.device
         try:
@@ -253,8 +318,13 @@ class Link:
             pass
         except ValueError:                    # pyusb: no such IN endpoint; this printer cannot answer
             log.info("%s: cannot read endpoint %#x: status unknown (check in_ep)", self.name, self.cfg.in_ep)
-            return None
+            return False
         dev.write(self.cfg.out_ep, request, int(self.cfg.timeout_s * 1000))
+        return True
+
+    def _read_usb(self, timeout: float) -> bytes | None:
+        import usb.core
+        dev = self.escpos.device
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -264,7 +334,7 @@ class Link:
             if answer:
                 return answer
             if time.monotonic() >= deadline:
-                raise NoAnswer(f"{self.name}: no answer to status query within {timeout:g} s")
+                return None
 
 
 def _detach_kernel_driver(dev, interface: int) -> None:

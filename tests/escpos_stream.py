@@ -4,6 +4,7 @@
     Splitter().feed(data)  # as bytes are received: ("query", n), ("asb", n), ("data", bytes) in pieces
     head = Head(dots_per_mm=8)
     head.unit(buf, 0)      # (bytes, mm of paper, extra seconds, kind) of the next thing to print, or None
+    Mechanism(4096, 90)    # a receive buffer drained by a print head at 90 mm/s (FakePrinter's buffered mode)
 
 It knows command lengths (raster images by their declared size, so image bytes that look like a
 cut or a status query are not taken for one) and what each command costs in paper: a GS v 0
@@ -14,6 +15,8 @@ are approximations of Epson TM and the clones; the code under test never uses th
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 LINE_MM = 25.4 / 6            # ESC 2: the default line spacing, 1/6 inch
 CUT_FEED_MM = 10.0            # print head to cutter blade (~15 mm on a TM-T88III; less on the clones)
@@ -194,3 +197,96 @@ class Head:
             self.skip = size - take
             return take, 0.0, 0.0, "data"
         return (size, 0.0, 0.0, "command") if left >= size else None
+
+
+class Mechanism:
+    """A printer's receive buffer and print head: bytes come in as room allows and go out at a speed.
+
+        m = Mechanism(capacity=4096, speed_mm_s=90)
+        m.room(); m.add(data); m.mark("end")     # a connection ended here (its parser starts afresh)
+        m.run(now, stopped=False)                # what was done by `now`: [("printed", ticket), …]
+
+    Not thread-safe: FakePrinter calls it under its lock.
+    """
+
+    def __init__(self, capacity: int, speed_mm_s: float, dots_per_mm: float = 8.0):
+        self.capacity, self.speed_mm_s = capacity, speed_mm_s
+        self.buf = bytearray()
+        self.base = 0                    # position of buf[0] in all bytes ever buffered
+        self.marks: deque[tuple[int, str, object]] = deque()   # ("end" of a connection | "asb" request)
+        self.head = Head(dots_per_mm)
+        self.job = bytearray()           # what the head has printed since the last ticket ended
+        self.cutting: list[tuple[float, bytes]] = []            # tickets whose cut is done at that time
+        self.free_at = 0.0               # when the head has done what it was given
+        self.paper_left_mm: float | None = None                 # mm still to print before the roll ends
+
+    def room(self) -> int:
+        return self.capacity - len(self.buf)
+
+    def add(self, data: bytes) -> None:
+        self.buf += data
+
+    def mark(self, kind: str, arg: object = None) -> None:
+        self.marks.append((self.base + len(self.buf), kind, arg))
+
+    def busy(self) -> bool:
+        """Something is left to print: bytes in the buffer, a command half done, a cut under way."""
+        return bool(self.buf or self.cutting or self.head.mid_command)
+
+    def lose(self) -> bytes | None:
+        """Power gone: the buffer is lost; the ticket it was printing, if any, is returned (a stub)."""
+        stub = bytes(self.job) if self.job or self.head.mid_command else None
+        self.base += len(self.buf)
+        self.buf.clear()
+        self.marks.clear()
+        self.job.clear()
+        self.head.reset()
+        return stub
+
+    def run(self, now: float, stopped: bool) -> list[tuple[str, object]]:
+        """Print what time allows up to `now`: ("printed", ticket), ("partial", stub), ("asb", arg), ("paper_end",)."""
+        events: list[tuple[str, object]] = []
+        for done in [c for c in self.cutting if c[0] <= now]:
+            self.cutting.remove(done)
+            events.append(("printed", done[1]))
+        if self.free_at < now - 0.01:
+            self.free_at = now           # no credit for time spent idle or stopped
+        while self.free_at <= now:
+            while self.marks and self.marks[0][0] <= self.base:
+                _, kind, arg = self.marks.popleft()
+                if kind == "end":
+                    if self.job or self.head.mid_command:
+                        events.append(("partial", bytes(self.job)))
+                    self.job.clear()
+                    self.head.reset()
+                else:
+                    events.append((kind, arg))
+            if not self.buf or stopped or any(e[0] == "paper_end" for e in events):
+                break
+            limit = self.marks[0][0] - self.base if self.marks else len(self.buf)
+            whole = memoryview(self.buf)
+            view = whole[:limit]
+            try:
+                unit = self.head.unit(view)
+            finally:
+                view.release()
+                whole.release()
+            if unit is None:
+                if not (self.marks and self.marks[0][1] == "end"):
+                    break                # the rest of the command has not been received yet
+                unit = (limit, 0.0, 0.0, "cut off")   # its connection ended in the middle of it
+                self.head.reset()
+            n, mm, extra, kind = unit
+            self.job += self.buf[:n]
+            del self.buf[:n]
+            self.base += n
+            self.free_at += mm / self.speed_mm_s + extra
+            if mm and self.paper_left_mm is not None:
+                self.paper_left_mm -= mm
+                if self.paper_left_mm <= 0:
+                    self.paper_left_mm = None
+                    events.append(("paper_end", None))
+            if kind in ("cut", "tear"):
+                self.cutting.append((self.free_at, bytes(self.job)))
+                self.job.clear()
+        return events

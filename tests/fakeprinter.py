@@ -2,27 +2,42 @@
 
     with FakePrinter() as fp:                    # listens on 127.0.0.1:<free port>, in a thread
         cfg = check_printer({"transport": "network", "host": "127.0.0.1", "port": fp.port})
-        fp.jobs()            # completed tickets, each from its first byte to its cut (GS V), status queries removed
+        fp.jobs()            # completed tickets, each from its first byte to its cut (GS V) or tear feed (ESC d n),
+                             # status queries removed
         fp.received          # every byte received, on every connection, nothing ignored
         fp.paper_low() / fp.paper_out() / fp.paper_in() / fp.open_cover() / fp.close_cover()
         fp.stall(after=0)    # stop reading (after N more bytes): connections are accepted, nothing is answered
         fp.resume()          # "power-cycled": stalled connections are dropped, with the bytes they held
+        fp.power_cycle()     # the same for every connection, stalled or not
         fp.drop_after(500)   # close the connection after 500 more bytes (once)
         fp.silent = True     # a printer that does not answer DLE EOT at all
 
+    with FakePrinter(buffer=4096, speed_mm_s=90) as fp:   # the hardware's timing (issue 13)
+        fp.paper_out(after_mm=30)  # the roll ends 30 mm further on: in the middle of the next ticket
+        fp.wait_idle()             # its buffer is empty and the last cut is done
+
 What it does, and why (modelled on Epson TM and the Xprinter/POS-58 clones):
-- It parses the ESC/POS stream enough to find whole commands: raster images (GS v 0,
-  GS ( L, GS 8 L, ESC *) are skipped by their declared length, so image bytes that
-  happen to look like a cut or a status query are not taken for one.
-- DLE EOT 1/2/3/4 is answered at once with the status byte of its current state, also
-  while out of paper or with the cover open: that is what real-time status is for.
-- Out of paper or cover open: it keeps receiving, and a ticket that is completed meanwhile
-  is *held* (in the printer's buffer) and printed when the paper is back and the cover
-  closed — like a real printer, which stops printing but does not throw data away.
-- A new connection starts with a fresh command parser, and bytes of a ticket cut off by
-  a closed connection are kept in `partials`, never in `jobs()`: no cut, no ticket.
-- Its receive buffer is small (like a printer's few KB), so a writer to a stalled
-  printer blocks and times out instead of filling megabytes of loopback buffers.
+- It parses the ESC/POS stream enough to find whole commands (tests/escpos_stream.py): raster
+  images are skipped by their declared length, so image bytes that happen to look like a cut or
+  a status query are not taken for one.
+- DLE EOT 1/2/3/4 is answered with the status byte of its state the moment it is *received*, also
+  while out of paper or with the cover open: that is what real-time status is for (Epson: "the
+  printer executes this command upon receiving it"). GS a n (automatic status back, ASB) makes it
+  send Epson's 4 status bytes at once and on every change, even while nothing can be received.
+- Instant (the default): it reads whatever comes and prints each ticket the moment its cut
+  arrives. Out of paper or cover open: it keeps receiving, and a ticket completed meanwhile is
+  *held* and printed when the paper is back and the cover closed.
+- buffer=N, speed_mm_s=S: like the hardware. Received bytes wait in a receive buffer of N bytes,
+  and the connection is read only while the buffer has room, so the sender blocks as a real
+  printer's TCP window makes it (the kernel keeps ~1 KB more, like a printer's network chip). A
+  print head takes the buffer apart at S mm/s: a GS v 0 raster costs its height in dots / 8 mm,
+  a cut feeds to the blade first. So a status query sent after a 17 KB job waits in the stream
+  until the buffer has room for it, and its answer comes late; paper_out(after_mm=…) stops the
+  head in the middle of a ticket (the buffer stays full, and nothing more is received), and
+  paper_in() lets it finish the ticket from its buffer. A ticket counts as printed when its cut
+  is done.
+- A new connection starts with a fresh command parser, and bytes of a ticket cut off by a closed
+  connection are kept in `partials`, never in `jobs()`: no cut, no ticket.
 """
 
 from __future__ import annotations
@@ -31,32 +46,41 @@ import socket
 import threading
 import time
 
-RCVBUF = 8192
+from escpos_stream import Mechanism, Parser, Splitter
+
+RCVBUF = 8192        # instant mode: small, so a writer to a stalled printer times out
 
 
 class FakePrinter:
-    def __init__(self, host: str = "127.0.0.1"):
+    def __init__(self, host: str = "127.0.0.1", *, buffer: int | None = None, speed_mm_s: float = 150.0,
+                 dots_per_mm: float = 8.0):
         self.received = bytearray()
         self.printed: list[bytes] = []   # completed tickets, in order
-        self.held: list[bytes] = []      # completed while out of paper / cover open
+        self.held: list[bytes] = []      # instant mode: completed while out of paper / cover open
         self.partials: list[bytes] = []  # ticket bytes cut off by a closed connection
         self.queries: list[int] = []     # every DLE EOT n asked
+        self.answer_times: list[float] = []  # time.monotonic() of each DLE EOT answer sent
+        self.asb_requests: list[int] = []    # every GS a n received
         self.connections = 0
         self.silent = False
+        self.buffer, self.speed_mm_s = buffer, speed_mm_s
         self._paper = "ok"               # ok | low | out
         self._cover_open = False
         self._stall_after: int | None = None
         self._drop_after: int | None = None
-        self._paper_out_after: int | None = None
+        self._paper_out_after: int | None = None     # bytes still to receive before the paper ends
         self._stalled = False
         self._generation = 0             # bumped by resume(): stalled connections of older ones are dropped
         self._lock = threading.Condition()
         self._conns: list[socket.socket] = []
+        self._asb: dict[socket.socket, bytes] = {}   # connections that asked for ASB: the status last sent
         self._threads: list[threading.Thread] = []
         self._closing = False
+        self._mech = Mechanism(buffer or 0, speed_mm_s, dots_per_mm)   # buffered mode's buffer and head
         self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)  # inherited by accepted sockets
+        # Inherited by accepted sockets. Buffered: the kernel's minimum, so the buffer is the printer's own.
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF if buffer is None else 1)
         self._server.bind((host, 0))
         self._server.listen(8)
         self._server.settimeout(0.05)    # so that the accept loop notices close()
@@ -66,6 +90,8 @@ class FakePrinter:
 
     def start(self) -> "FakePrinter":
         self._spawn(self._accept_loop)
+        if self.buffer is not None:
+            self._spawn(self._print_loop)
         return self
 
     def close(self) -> None:
@@ -90,13 +116,15 @@ class FakePrinter:
     def paper_low(self) -> None:
         self._set(paper="low")
 
-    def paper_out(self, after: int | None = None) -> None:
-        """Run out of paper now, or after `after` more bytes (in the middle of a ticket)."""
-        if after is None:
-            self._set(paper="out")
-        else:
-            with self._lock:
+    def paper_out(self, after: int | None = None, after_mm: float | None = None) -> None:
+        """Run out of paper now, after `after` more bytes received, or after `after_mm` more mm printed."""
+        with self._lock:
+            if after is not None:
                 self._paper_out_after = after
+            elif after_mm is not None:
+                self._mech.paper_left_mm = after_mm
+            else:
+                self._set(paper="out")
 
     def paper_in(self) -> None:
         self._set(paper="ok")
@@ -119,7 +147,18 @@ class FakePrinter:
         with self._lock:
             self._stalled, self._stall_after = False, None
             self._generation += 1
+            stub = self._mech.lose()
+            if stub is not None:
+                self.partials.append(stub)
             self._lock.notify_all()
+
+    def power_cycle(self) -> None:
+        """Switched off and on: every connection is dropped, and what the buffer held is lost."""
+        self.resume()
+        with self._lock:
+            conns = list(self._conns)
+        for c in conns:
+            _abort(c)
 
     def drop_after(self, n: int) -> None:
         with self._lock:
@@ -137,6 +176,25 @@ class FakePrinter:
             self._lock.wait_for(lambda: len(self.printed) >= n, timeout)
             return list(self.printed)
 
+    def idle(self) -> bool:
+        """Nothing left to print: the buffer is empty and no cut is under way (always so when instant)."""
+        with self._lock:
+            return not self._mech.busy()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        with self._lock:
+            return self._lock.wait_for(lambda: not self._mech.busy(), timeout)
+
+    def buffered(self) -> int:
+        """Bytes in the receive buffer, not printed yet."""
+        with self._lock:
+            return len(self._mech.buf)
+
+    def only_status_received(self) -> bool:
+        """Nothing but status traffic (DLE EOT n, GS a n) reached the printer: no byte of a ticket."""
+        with self._lock:
+            return len(self.received) == 3 * (len(self.queries) + len(self.asb_requests))
+
     def status_byte(self, n: int) -> int | None:
         """The answer to DLE EOT n in the current state (Epson bit layout, see printer/status.py)."""
         out = self._paper == "out"
@@ -145,6 +203,12 @@ class FakePrinter:
                 2: 0x12 | (0x04 if self._cover_open else 0) | (0x20 if out else 0),
                 3: 0x12,
                 4: 0x12 | (0x0C if self._paper != "ok" else 0) | (0x60 if out else 0)}.get(n)
+
+    def asb_status(self) -> bytes:
+        """The 4 bytes of automatic status back (GS a) in the current state, Epson's layout."""
+        out = self._paper == "out"
+        return bytes([0x10 | (0x08 if out or self._cover_open else 0) | (0x20 if self._cover_open else 0), 0x00,
+                      (0x03 if self._paper != "ok" else 0) | (0x0C if out else 0), 0x00])
 
     # --- inside --------------------------------------------------------------------------
 
@@ -157,7 +221,18 @@ class FakePrinter:
             if self._paper != "out" and not self._cover_open and self.held:
                 self.printed += self.held   # the printer goes on with what it kept in its buffer
                 self.held.clear()
+            self._push_status()
             self._lock.notify_all()
+
+    def _push_status(self, only: socket.socket | None = None) -> None:
+        # ASB: the printer sends its status when it changes, whatever its receive buffer holds.
+        if self.silent:
+            return
+        now = self.asb_status()
+        for conn, sent in list(self._asb.items()):
+            if conn is only or (only is None and sent != now):
+                self._asb[conn] = now
+                _send(conn, now)
 
     def _spawn(self, fn, *args) -> None:
         t = threading.Thread(target=fn, args=args, daemon=True, name="fakeprinter")
@@ -178,7 +253,7 @@ class FakePrinter:
             self._spawn(self._serve, conn)
 
     def _serve(self, conn: socket.socket) -> None:
-        parser = _Parser()
+        parser = Parser() if self.buffer is None else Splitter()
         generation = self._generation
         conn.settimeout(0.02)
         try:
@@ -189,7 +264,11 @@ class FakePrinter:
                                 self._generation != generation:
                             return      # power-cycled: whatever this connection held is lost
                         continue
-                    limit = min(x for x in (4096, self._stall_after, self._drop_after, self._paper_out_after)
+                    room = 4096 if self.buffer is None else self._mech.room()
+                    if room <= 0:       # the buffer is full: the TCP window stays shut
+                        self._lock.wait(0.01)
+                        continue
+                    limit = min(x for x in (room, self._stall_after, self._drop_after, self._paper_out_after)
                                 if x is not None) or 1
                 try:
                     data = conn.recv(limit)
@@ -197,24 +276,22 @@ class FakePrinter:
                     continue
                 except OSError:
                     return
-                if not data:
-                    return
-                answer = self._received(parser, data)
-                if answer is None:
-                    return      # dropped
-                if answer:
-                    conn.sendall(answer)
+                if not data or not self._received(conn, parser, data):
+                    return      # closed by the kiosk, or dropped
         finally:
-            if parser.job or parser.buf:   # a ticket (or one command of it) never finished
-                with self._lock:
-                    self.partials.append(bytes(parser.job + parser.buf))
             with self._lock:
+                if isinstance(parser, Parser) and (parser.job or parser.buf):   # a ticket never finished
+                    self.partials.append(bytes(parser.job + parser.buf))
+                if isinstance(parser, Splitter) and self._generation == generation:
+                    self._mech.mark("end")
                 if conn in self._conns:
                     self._conns.remove(conn)
+                self._asb.pop(conn, None)
+                self._lock.notify_all()
             _abort(conn)
 
-    def _received(self, parser: "_Parser", data: bytes) -> bytes | None:
-        """Record and act on bytes; the answers to send back, or None to drop the connection."""
+    def _received(self, conn: socket.socket, parser, data: bytes) -> bool:
+        """Record and act on bytes received; False to drop the connection."""
         with self._lock:
             self.received += data
             answers = bytearray()
@@ -224,13 +301,25 @@ class FakePrinter:
                     byte = self.status_byte(value)
                     if byte is not None and not self.silent:
                         answers.append(byte)
-                else:  # a complete ticket
+                        self.answer_times.append(time.monotonic())
+                elif kind == "asb":
+                    self.asb_requests.append(value)
+                    if isinstance(parser, Parser):
+                        self._asb_request(conn, value)
+                    else:               # not a real-time command: done when the head gets to it
+                        self._mech.mark("asb", (conn, value))
+                elif kind == "data":
+                    self._mech.add(value)
+                else:  # instant mode: a complete ticket
                     (self.held if self._paper == "out" or self._cover_open else self.printed).append(value)
+            if answers:
+                _send(conn, bytes(answers))
             n = len(data)
             if self._paper_out_after is not None:
                 self._paper_out_after -= n
                 if self._paper_out_after <= 0:
                     self._paper_out_after, self._paper = None, "out"
+                    self._push_status()
             if self._stall_after is not None:
                 self._stall_after -= n
                 if self._stall_after <= 0:
@@ -240,71 +329,43 @@ class FakePrinter:
                 self._drop_after -= n
                 if self._drop_after <= 0:
                     self._drop_after = None
-                    return None
-            return bytes(answers)
+                    return False
+            return True
+
+    def _asb_request(self, conn: socket.socket, n: int) -> None:
+        if n:
+            self._asb[conn] = b""
+            self._push_status(only=conn)     # the first status goes out at once
+        else:
+            self._asb.pop(conn, None)
+
+    # --- buffered mode: the print head --------------------------------------------------
+
+    def _print_loop(self) -> None:
+        while not self._closing:
+            with self._lock:
+                stopped = self._stalled or self._paper == "out" or self._cover_open
+                for kind, value in self._mech.run(time.monotonic(), stopped):
+                    if kind == "printed":
+                        self.printed.append(value)
+                    elif kind == "partial":
+                        self.partials.append(value)
+                    elif kind == "asb":
+                        self._asb_request(*value)
+                    else:                   # the roll ended under the head
+                        self._paper = "out"
+                        self._push_status()
+                busy = self._mech.busy() or self._mech.marks
+                if busy or not stopped:
+                    self._lock.notify_all()  # room in the buffer, a ticket done, or idle at last
+                self._lock.wait(0.002 if busy else 0.05)
 
 
-class _Parser:
-    """Splits an ESC/POS byte stream into status queries and completed tickets."""
-
-    def __init__(self):
-        self.buf = bytearray()
-        self.job = bytearray()
-
-    def feed(self, data: bytes):
-        self.buf += data
-        i = 0
-        while i < len(self.buf):
-            n = _command_length(self.buf, i)
-            if n is None:
-                break                     # the rest of this command has not arrived yet
-            cmd = bytes(self.buf[i:i + n])
-            i += n
-            if cmd[:2] == b"\x10\x04":
-                yield "query", cmd[2]
-                continue
-            self.job += cmd
-            if cmd[:2] == b"\x1dV":
-                yield "job", bytes(self.job)
-                self.job.clear()
-        del self.buf[:i]
-
-
-def _command_length(b: bytearray, i: int) -> int | None:
-    """Bytes in the command starting at b[i] (1 for plain data), None if it is not all here yet."""
-    def need(n: int) -> int | None:
-        return n if i + n <= len(b) else None
-
-    def at(k: int) -> int | None:
-        return b[i + k] if i + k < len(b) else None
-
-    first, second = b[i], at(1)
-    if first not in (0x10, 0x1B, 0x1D):
-        return 1
-    if second is None:
-        return None
-    if first == 0x10 and second == 0x04:                      # DLE EOT n
-        return need(3)
-    if first == 0x1D and second == 0x56:                      # GS V m [n]: cut
-        m = at(2)
-        return None if m is None else need(4 if m in (65, 66, 97, 98, 103, 104) else 3)
-    if first == 0x1D and second == 0x76:                      # GS v 0 m xL xH yL yH data
-        if need(8) is None:
-            return None
-        return need(8 + (b[i + 4] + 256 * b[i + 5]) * (b[i + 6] + 256 * b[i + 7]))
-    if first == 0x1D and second == 0x28 and at(2) is not None:  # GS ( X pL pH …
-        if need(5) is None:
-            return None
-        return need(5 + b[i + 3] + 256 * b[i + 4])
-    if first == 0x1D and second == 0x38 and at(2) == 0x4C:      # GS 8 L p1 p2 p3 p4 …
-        if need(7) is None:
-            return None
-        return need(7 + int.from_bytes(b[i + 3:i + 7], "little"))
-    if first == 0x1B and second == 0x2A:                      # ESC * m nL nH data
-        if need(5) is None:
-            return None
-        return need(5 + (b[i + 3] + 256 * b[i + 4]) * (1 if b[i + 2] in (0, 1) else 3))
-    return 1
+def _send(conn: socket.socket, data: bytes) -> None:
+    try:
+        conn.sendall(data)
+    except OSError:
+        pass            # the kiosk went away; nothing to tell it
 
 
 def _abort(conn: socket.socket) -> None:

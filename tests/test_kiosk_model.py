@@ -233,7 +233,8 @@ def test_paper_out_says_remember_your_number_and_keeps_it_longer():
     m.on_reply(m.tap_service("ho-tich", T0).rid, reply(), T0)
     m.on_print("20261125-1004", "waiting", "paper_out", T0 + 1)
     b = view(m, T0 + 1).body
-    assert (b.print_text, b.print_state) == ("Máy in hết giấy — vui lòng ghi nhớ số của bạn", "trouble")
+    assert (b.print_text, b.print_state) == ("Máy in hết giấy — vui lòng báo cán bộ, phiếu sẽ in khi có giấy",
+                                            "trouble")
     m.tick(T0 + m.settings.ticket_s + 5)
     assert m.screen(T0 + m.settings.ticket_s + 5) == "ticket"
     m.tick(T0 + m.settings.ticket_kept_s + 1)
@@ -308,7 +309,7 @@ def test_every_text_is_nfc_vietnamese_and_english():
         for text in pair:
             assert unicodedata.normalize("NFC", text) == text, key
     assert TEXTS["offline"][0] == "Mất kết nối với máy chủ. Vui lòng chờ hoặc báo cán bộ."
-    assert TEXTS["paper_out"][0] == "Máy in hết giấy — vui lòng ghi nhớ số của bạn"
+    assert TEXTS["paper_out"][0] == "Máy in hết giấy — vui lòng báo cán bộ, phiếu sẽ in khi có giấy"   # issue 13
 
 
 # --- the worker ------------------------------------------------------------------------------

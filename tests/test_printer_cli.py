@@ -138,3 +138,11 @@ def test_config_mistakes_exit_2(tmp_path, capsys):
     assert "key 'printer.baudrate': must be a whole number" in capsys.readouterr().err
     assert main(["printer", "test", "--config", device(tmp_path, None)]) == 2
     assert "has no [printer] table" in capsys.readouterr().err
+
+
+def test_a_slow_printer_is_not_called_unknown_after_the_test_ticket(tmp_path, capsys):
+    # A 4 KB buffer at 50 mm/s answers the query after the ticket only once most of it is printed.
+    with FakePrinter(buffer=4096, speed_mm_s=50) as slow:
+        assert main(["printer", "test", "--config", device(tmp_path, net(slow))]) == 0
+        assert "status after: ok" in capsys.readouterr().out
+        assert len(slow.wait_jobs(1)) == 1

@@ -56,8 +56,8 @@ def spool(tmp_path):
 
 
 def only_queries(fp: FakePrinter) -> bool:
-    """Nothing but DLE EOT status queries reached the printer (no byte of a ticket)."""
-    return len(fp.received) == 3 * len(fp.queries)
+    """Nothing but status traffic (DLE EOT queries, GS a) reached the printer (no byte of a ticket)."""
+    return fp.only_status_received()
 
 
 def test_a_ticket_prints_exactly_once_and_the_caller_knows_at_once(fp, spool):
@@ -172,8 +172,11 @@ def test_printer_stalling_mid_ticket_times_out_and_the_ticket_is_sent_again(fp, 
     assert sp.submit("t-0", "A000", JOB1).wait(2) == "printed"
     fp.stall(after=len(big) // 4 if rows < 1000 else 20000)
     job = sp.submit("t-1", "A001", big)
-    assert job.wait(4) == "waiting" and job.reason == "offline"
-    assert sp.jobs("queued")[0]["attempts"] == 1        # not lost: back in the queue
+    assert job.wait(4) == "waiting" and job.reason == ("stopped" if rows < 1000 else "offline")
+    # Not lost. The small one went whole into the buffers: silence alone never resends it (issue 13: a
+    # slow printer's answer is late, not missing); only losing the connection before the printer
+    # answered after it does. The big one's write timed out: incomplete, back in the queue.
+    assert sp.jobs("held" if rows < 1000 else "queued")[0]["attempts"] == 1
     assert sp.states[-1] == "offline"
     timed_out = [r for r in caplog.records if "while sending a ticket (timed out)" in r.getMessage()]
     assert bool(timed_out) == (rows > 1000)            # the big one fills the buffers: the write itself times out
