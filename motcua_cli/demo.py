@@ -119,8 +119,9 @@ def kiosk_loop(dev: DeviceConfig, cfg, stop: threading.Event, out: Console, spee
         printed = (f"phiếu in ra: {folder.name}/tickets/{dev.id}/{d['ticket_id']}-{job.id}.png"
                    if state == "printed" else job.message_vi)
         mark = " [ƯU TIÊN]" if d["priority"] else ""
-        out.say(name, f"Công dân lấy số {d['ticket']}{mark} — {cfg.service(service).name}; "
-                      f"{d['ahead']} người chờ trước, khoảng {d['wait_min']} phút. ({printed})")
+        ahead = (f"{d['ahead']} người chờ trước, khoảng {d['wait_min']} phút" if d["ahead"]
+                 else "không có người chờ trước")      # as the ticket says it, never "0 người … 0 phút"
+        out.say(name, f"Công dân lấy số {d['ticket']}{mark} — {cfg.service(service).name}; {ahead}. ({printed})")
     printer.close()
     client.stop()
 
@@ -192,7 +193,8 @@ def run_demo(args) -> int:
     display = HallClient(d, subscribe=["called", "board"], on_message=on_display).start(wait=10)
     # "Loa": what the wall display really said, as it said it (its played.log), never a retyped phrase.
     heard = follow(data / "announcements", lambda said: out.say(
-        "Loa", f"«{said.text}»" + (" (nhắc lại)" if said.kind == "again" else "")))
+        "Loa", ("«… " if said.kind == "next" else "«") + f"{said.text}»"
+        + (" (nhắc lại)" if said.kind == "again" else "")))
     windows = open_windows(devices, data, out)
     rng = random.Random()
     threads = [threading.Thread(target=kiosk_loop, daemon=True,
