@@ -198,9 +198,9 @@ class Ledger:
         return f"{n // 10000:04d}-{n // 100 % 100:02d}-{n % 100:02d}" if n else ""
 
     @staticmethod
-    def day_meta(day: str) -> dict[str, int]:
-        """The `meta` row that records `day` as reached (for store() or set_meta())."""
-        return {"day": int(day.replace("-", ""))}
+    def day_number(day: str) -> int:
+        """`day` (ISO date) as `meta` keeps it under "day": 20261225."""
+        return int(day.replace("-", ""))
 
     def set_meta(self, key: str, value: int) -> None:
         with self.writing():

@@ -91,7 +91,7 @@ class HallService:
         if engine.day > reached:
             # Record the day reached at once, ticket or not: a restart with the clock set back
             # must find it (the day only moves forward).
-            self._write(led.set_meta, "day", led.day_meta(engine.day)["day"])
+            self._write(led.set_meta, "day", led.day_number(engine.day))
         engine.restore(led.tickets(engine.day), led.counters(), led.meta("call_seq"),
                        led.recent_calls(engine.day), led.service_samples())
         # Tickets from an earlier day still open: the service was down across the reset hour.
@@ -367,7 +367,7 @@ class HallService:
     def _commit(self, outcomes: list[Outcome], stored: list[Stored], now: float) -> None:
         acked = self.outbox.settle()
         self.ledger.store(outcomes, stored, {"call_seq": self.engine.call_seq, "call_acked": acked,
-                                             **self.ledger.day_meta(self.engine.day)}, self.engine.day)
+                                             "day": self.ledger.day_number(self.engine.day)}, self.engine.day)
         self.outbox.stored = acked
         self.complaints.clear("disk_full")
 

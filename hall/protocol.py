@@ -12,6 +12,7 @@ Nothing outside this module writes a topic string by hand.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -152,12 +153,17 @@ def _finite(text: str) -> float:
     return value
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def _loads(payload: bytes) -> Any:
     """Strict JSON: UTF-8, no NaN/Infinity (Python's json accepts them, RFC 8259 does not),
     no number too large for a float, and no text that is not Unicode (a lone surrogate such
     as "\\ud800" is valid JSON syntax but cannot be stored or sent back)."""
     obj = json.loads(payload.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
-    if not _clean_text(obj):
+    # A surrogate can only come from a \\uD800-\\uDFFF escape (UTF-8 bytes cannot carry one), so the
+    # walk over every text is needed only when the payload has such an escape: not on the hot path.
+    if _SURROGATE_ESCAPE.search(payload) and not _clean_text(obj):
         raise ValueError("text that is not Unicode")
     return obj
 
