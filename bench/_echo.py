@@ -11,7 +11,7 @@ import threading
 
 import paho.mqtt.client as mqtt
 
-from hall.client import _no_delay
+from hall.link import no_delay
 
 
 def main(argv: list[str]) -> int:
@@ -21,7 +21,7 @@ def main(argv: list[str]) -> int:
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-echo", protocol=mqtt.MQTTv311,
                     clean_session=True)
     c.username_pw_set(username, password)
-    c.on_socket_open = _no_delay
+    c.on_socket_open = no_delay
     c.on_connect = lambda cl, *_: cl.subscribe(ping, qos=1)
     c.on_subscribe = lambda *_: subscribed.set()
     c.on_message = lambda cl, userdata, msg: cl.publish(pong, msg.payload, qos=1)

@@ -23,10 +23,21 @@ import random
 import time
 from pathlib import Path
 
-from bench._hall import (COUNTER1_SERVICES, HEADER, BenchHall, EchoFloor, Kiosk, bench_line, machine_note, pct,
-                         row, run_in_temp, take_tickets, verdict)
-from display.probe_client import DisplayProcess, display_env
+from bench._hall import (
+    COUNTER1_SERVICES,
+    HEADER,
+    BenchHall,
+    EchoFloor,
+    bench_line,
+    machine_note,
+    pct,
+    row,
+    run_in_temp,
+    take_tickets,
+    verdict,
+)
 from hall.device import device_toml
+from ui.probe_client import DisplayProcess, display_env
 
 TARGET_DRAWN_P99_MS = 100.0
 TARGET_IDLE_CPU = 3.0
@@ -44,8 +55,10 @@ def parse(argv):
     p.add_argument("--keep", action="store_true", help="keep the temp data folder")
     p.add_argument("--quick", action="store_true", help="small numbers, for a smoke test")
     args = p.parse_args(argv)
+    args.blink, args.spacing = 8.0, (0.05, 0.15)   # CPU while a call blinks; seconds between the timed calls
     if args.quick:
-        args.calls, args.echo, args.idle, args.audio_calls, args.rounds = 40, 100, 10.0, 1, 2
+        args.calls, args.echo, args.idle, args.audio_calls, args.rounds = 40, 100, 2.0, 1, 2
+        args.blink, args.spacing = 2.0, (0.0, 0.0)
     return args
 
 
@@ -68,7 +81,7 @@ def call(counter, display: DisplayProcess) -> tuple[float, dict]:
     if not reply.get("ok"):
         raise RuntimeError(f"call-next refused: {reply.get('error')}")
     ticket = reply["data"]["ticket"]
-    return t0, display.wait_event("drawn", lambda e: e["ticket"] == ticket, timeout=10, after=mark)
+    return t0, display.wait_event("drawn", lambda e: e["ticket"] == ticket, timeout=10, since=mark)
 
 
 def run(args, root: Path) -> int:
@@ -83,7 +96,7 @@ def run(args, root: Path) -> int:
         (root / "display-1.toml").write_text(device_toml(devs["display-1"]) + (
             f'\n[display]\naudio = "sdl"\nrepeat = 1\ncache = "{root / "speech"}"\n'), encoding="utf-8")
         hall.start()
-        kiosk = Kiosk([hall.connect(devs["kiosk-1"])])
+        kiosk = hall.connect(devs["kiosk-1"])
         counter = hall.connect(devs["counter-1"])
         take_tickets([kiosk], tickets, COUNTER1_SERVICES, priority_every=0)
         display = DisplayProcess(root / "display-1.toml", size=(w, h), workdir=root,
@@ -98,29 +111,28 @@ def run(args, root: Path) -> int:
             for _ in range(args.audio_calls):
                 mark = len(display.events)
                 t0, drawn = call(counter, display)
-                spoke = display.wait_event("speaking", lambda e: e["ticket"] == drawn["ticket"], after=mark)
+                spoke = display.wait_event("speaking", lambda e, t=drawn["ticket"]: e["ticket"] == t, since=mark)
                 audio.append((spoke["t"] - t0) * 1000)
-                display.wait_event("played", lambda e: e["ticket"] == drawn["ticket"], timeout=60, after=mark)
+                display.wait_event("played", lambda e, t=drawn["ticket"]: e["ticket"] == t, timeout=60, since=mark)
 
             # 2. CPU: idle (after the last blink ended), then while a fresh call blinks.
             display.wait_texts(lambda t: not t["blinking"], timeout=60)
-            time.sleep(1)
             idle = cpu_pct(proc, args.idle)
             call(counter, display)
-            blink = cpu_pct(proc, 8.0)
+            blink = cpu_pct(proc, args.blink)
 
             # 3. drawn latency, alternating with the MQTT floor.
             drawn, echo, steps = [], [], []
             floor = EchoFloor(hall)
             try:
                 for r in range(args.rounds):
-                    share = lambda total: total // args.rounds + (1 if r < total % args.rounds else 0)  # noqa: E731
+                    share = lambda total: total // args.rounds + (1 if r < total % args.rounds else 0)  # noqa: E731, B023
                     echo += floor.measure(share(args.echo))
                     for _ in range(share(args.calls)):
                         t0, ev = call(counter, display)
                         drawn.append((ev["t"] - t0) * 1000)
                         steps.append([(x - t0) * 1000 for x in ev.get("steps", [])] + [(ev["t"] - t0) * 1000])
-                        time.sleep(random.uniform(0.05, 0.15))   # calls are seconds apart in a hall
+                        time.sleep(random.uniform(*args.spacing))   # calls are seconds apart in a hall
             finally:
                 floor.close()
             rss = proc.memory_info().rss / 2**20
@@ -151,7 +163,7 @@ def run(args, root: Path) -> int:
                  "frame flipped"])))
     print()
     print(f"display process CPU: idle {idle:.2f}% of one core over {args.idle:.0f} s; "
-          f"while a fresh call blinks {blink:.2f}% over 8 s")
+          f"while a fresh call blinks {blink:.2f}% over {args.blink:.0f} s")
     print(f"display process RSS: {rss:.1f} MB")
     print()
     print("targets:")

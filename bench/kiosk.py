@@ -28,7 +28,7 @@ from pathlib import Path
 
 from bench._hall import BenchHall, EchoFloor, bench_line, machine_note, pct, verdict
 from hall.device import device_toml
-from kiosk.probe_client import KioskProcess
+from ui.probe_client import KioskProcess
 
 TARGET_IDLE_PCT, TARGET_SEARCH_MS = 2.0, 20.0
 
@@ -43,7 +43,7 @@ def parse(argv):
     p.add_argument("--quick", action="store_true", help="small numbers, for a smoke test")
     args = p.parse_args(argv)
     if args.quick:
-        args.taps, args.starts, args.idle, args.echo = 10, 1, 10.0, 100
+        args.taps, args.starts, args.idle, args.echo = 10, 1, 2.0, 100
     args.size = tuple(int(x) for x in args.size.split("x"))
     return args
 
@@ -73,7 +73,7 @@ def run(args, root: Path) -> int:
             tap_to_number(k, 2)                # warm-up: the first ticket screen renders its fonts' glyphs
             taps, replies = tap_to_number(k, args.taps)
             proc = psutil.Process(k.proc.pid)
-            time.sleep(2)                      # let the last ticket's print and redraw settle
+            wait_printed(k, 2 + args.taps)     # the last ticket's paper copy is done: nothing is left to do
             before = k.call("stats")
             cpu0, t0 = _cpu(proc), time.perf_counter()
             time.sleep(args.idle)
@@ -130,6 +130,15 @@ def tap_to_number(k: KioskProcess, n: int) -> tuple[list[float], list[float]]:
     return drawn_ms, reply_ms
 
 
+def wait_printed(k: KioskProcess, tickets: int) -> None:
+    """Return once the worker has reported the paper copy of `tickets` tickets (the preview printer
+    prints every one), so what follows measures a kiosk with nothing left to do."""
+    since = 0
+    for _ in range(tickets):
+        ev = k.wait_event("worker", lambda ev: ev["kind"] == "print", since=since, timeout=15)
+        since = next(i for i in range(since, len(k.events)) if k.events[i] is ev) + 1
+
+
 def cold_start(toml: Path, size, root: Path) -> float:
     """Seconds from spawning a fresh kiosk process to its first frame on screen."""
     k = KioskProcess(toml, size=size, data=root, log=root / "kiosk-start.log")
@@ -145,13 +154,15 @@ from kivy.config import Config
 Config.set("graphics", "width", sys.argv[1]); Config.set("graphics", "height", sys.argv[2])
 from kivy.base import runTouchApp, stopTouchApp
 from kivy.clock import Clock
+from kivy.core.window import Window
 from kivy.uix.label import Label
 import psutil
 
-def done(dt):
-    print(psutil.Process().memory_info().rss, flush=True)
-    stopTouchApp()
-Clock.schedule_once(done, 1)
+def drawn(window, *_):
+    # The first frame is on screen, its label's texture included: what the kiosk's RSS is compared with.
+    window.unbind(on_flip=drawn)
+    Clock.schedule_once(lambda dt: (print(psutil.Process().memory_info().rss, flush=True), stopTouchApp()))
+Window.bind(on_flip=drawn)
 runTouchApp(Label(text="Lấy số"))
 """
 
@@ -177,15 +188,15 @@ def search_figures() -> dict:
     from bench.search import EXAMPLE_CATALOG, QUERIES, bench_catalog, measure
     from hall.catalog import load_catalog
     from hall.config import load_hall
-    from hall.protocol import config_dict
+    from hall.protocol import Config
     from kiosk.model import KioskModel, Settings
     from kiosk.procedures import KioskCatalog
     from kiosk.views import view
-    from motcua_cli.demo_hall import EXAMPLE
+    from motcua_cli.paths import EXAMPLE_HALL
 
     figures = measure(200)
     m = KioskModel(Settings(settle_s=0), now=0)
-    m.on_config(config_dict(load_hall(EXAMPLE)), 0)
+    m.on_config(Config.from_hall(load_hall(EXAMPLE_HALL)), 0)
     m.on_catalog(KioskCatalog(bench_catalog(load_catalog(EXAMPLE_CATALOG), 200)), 0)
     times, now = [], 1.0
     for _ in range(5):

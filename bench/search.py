@@ -18,13 +18,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
-from pathlib import Path
 
 from bench._hall import bench_line, machine_note, pct, verdict
 from hall.catalog import Catalog, load_catalog, make_catalog
 from hall.search import SearchIndex, fold
+from motcua_cli.paths import EXAMPLE_CATALOG
 
-EXAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "examples" / "cu-kty" / "catalog.toml"
 QUERIES = ("dang ky khai sinh", "chung thuc ban sao")
 TARGET_MS = 20.0
 # Words added to the copies' names so that they are not identical (and collide with real words).

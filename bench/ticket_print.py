@@ -22,7 +22,7 @@ import time
 
 from bench._hall import bench_line, machine_note, verdict
 from hall.config import load_hall
-from motcua_cli.main import EXAMPLE_HALL
+from motcua_cli.paths import EXAMPLE_HALL
 from printer.escpos_job import encode_ticket
 from printer.layout import render_ticket
 from printer.profiles import load_profile

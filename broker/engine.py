@@ -2,7 +2,8 @@
 
     hall = Engine(cfg, now)
     out = hall.handle(Device("kiosk-1", "kiosk"), Request("r1", "take-ticket", {"service": "ho-tich"}), now)
-    out.data["ticket"]   # '1001'; out.events / out.tickets are what the ledger stores
+    out.data.ticket      # '1001' (a hall.payloads.TicketIssued); out.events / out.tickets are what the ledger stores
+    hall.board(now, seq)  # the `board` message (hall.payloads.Board; broker.board reads it off the engine)
 
 Every method either raises ProtocolError having changed nothing, or returns
 an Outcome describing all it changed.
@@ -11,26 +12,48 @@ an Outcome describing all it changed.
 from __future__ import annotations
 
 from collections import defaultdict, deque
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from broker import waits
+from broker.board import board_of
 from broker.lines import Lines
-from broker.model import (CALLED, EXPIRED, FINISHED, NO_SHOW, OPEN_STATES, SERVING, WAITING,
-                          CounterState, Device, Event, Outcome, Ticket)
-from hall.config import HallConfig
-from hall.protocol import ACTIONS, Call, ProtocolError, Request
+from broker.model import (
+    CALLED,
+    EXPIRED,
+    FINISHED,
+    NO_SHOW,
+    OPEN_STATES,
+    SERVING,
+    WAITING,
+    CounterState,
+    Device,
+    Event,
+    Outcome,
+    Saved,
+    Ticket,
+)
+from hall.config import HallConfig, Service
+from hall.protocol import (
+    ACTIONS,
+    Board,
+    Call,
+    CounterPaused,
+    ProtocolError,
+    Rated,
+    Request,
+    TicketIssued,
+    TicketState,
+    rated_ticket,
+)
 
-SAMPLES = 20        # recent service times kept per service for the wait estimate
-MIN_SAMPLES = 3     # fewer than this: use the service's configured minutes
 RECENT_CALLS = 10
 
 
 class Engine:
-    def __init__(self, cfg: HallConfig, now: float, last_day: str = ""):
-        """`last_day`: the furthest service day this hall has reached (ISO date, from the ledger)."""
+    def __init__(self, cfg: HallConfig, now: float):
         self.cfg = cfg
-        # The day only moves forward, across restarts too: a clock set back at boot (a Pi has no
-        # RTC) must not reopen a day whose numbers were already issued, ticket or not.
-        self.day = max(self.service_day(now), last_day)
+        self.day = self.service_day(now)   # restore() may move it forward, never back
         self.tickets: dict[str, Ticket] = {}
         self.lines = Lines()
         self.counters = {c.id: CounterState(c.id) for c in cfg.counters}
@@ -38,15 +61,23 @@ class Engine:
         self.issued = 0
         self.call_seq = 0
         self.calls: deque[Call] = deque(maxlen=RECENT_CALLS)
-        self.samples: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=SAMPLES))
+        self.samples: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=waits.SAMPLES))
         self._recent_by_kiosk: dict[str, deque[float]] = defaultdict(deque)
         self._counter_lines = {c.id: [*cfg.services_of(c.id), f"@{c.id}"] for c in cfg.counters}
 
     # --- restoring from the ledger ------------------------------------------
 
-    def restore(self, tickets: list[Ticket], counters: list[CounterState], call_seq: int,
-                calls: list[Call], samples: dict[str, list[float]]) -> None:
-        """Load the current day's state as the ledger holds it (after a restart)."""
+    def restore(self, last_day: str, saved: Callable[[str], Saved]) -> None:
+        """After a restart: settle the service day, then load that day's state as the ledger holds it.
+
+        `last_day` is the furthest service day the hall has reached (ISO date, from the ledger);
+        `saved(day)` reads what the ledger holds of the day settled on."""
+        # The day only moves forward, across restarts too: a clock set back at boot (a Pi has no
+        # RTC) must not reopen a day whose numbers were already issued, ticket or not.
+        self.day = max(self.day, last_day)
+        state = saved(self.day)
+        tickets, counters, calls, samples = state.tickets, state.counters, state.calls, state.samples
+        call_seq = state.call_seq
         for t in tickets:
             if t.day != self.day:
                 continue
@@ -61,20 +92,24 @@ class Engine:
         self.call_seq = call_seq
         self.calls.extend(calls[-RECENT_CALLS:])
         for service, values in samples.items():
-            self.samples[service].extend(values[-SAMPLES:])
+            self.samples[service].extend(values[-waits.SAMPLES:])
 
     def expire(self, stale: list[Ticket], now: float) -> Outcome:
         """Close tickets left open on earlier days (the service was down across the reset hour)."""
         out = Outcome()
         for t in stale:
-            t.state = EXPIRED
-            out.touch(t)
-            out.events.append(Event("expired", now, "hall", t.id, t.line, t.counter, {"day": t.day}))
+            self._expire(t, now, out)
         for c in self.counters.values():
             if c.current is not None and c.current not in self.tickets:
                 c.current = None
                 out.counters[c.id] = c
         return out
+
+    @staticmethod
+    def _expire(t: Ticket, now: float, out: Outcome) -> None:
+        t.state = EXPIRED
+        out.touch(t)
+        out.events.append(Event("expired", now, "hall", t.id, t.line, t.counter, {"day": t.day}))
 
     # --- time -----------------------------------------------------------------
 
@@ -98,9 +133,7 @@ class Engine:
             return out
         for t in self.tickets.values():
             if t.state in OPEN_STATES:
-                t.state = EXPIRED
-                out.touch(t)
-                out.events.append(Event("expired", now, "hall", t.id, t.line, t.counter, {"day": t.day}))
+                self._expire(t, now, out)
         for c in self.counters.values():
             c.current, c.paused, c.ordinary_run = None, False, 0
             out.counters[c.id] = c
@@ -171,35 +204,20 @@ class Engine:
         out.touch(t)
         out.events.append(Event("issued", now, device.id, t.id, service, None,
                                 {"number": number, "priority": priority}))
-        out.data = {"ticket": label, "ticket_id": t.id, "service": service, "priority": priority,
-                    "counters": list(svc.counters), "ahead": ahead,
-                    "wait_min": self.estimate_minutes(service, ahead), "issued_at": now, "day": self.day}
+        out.data = TicketIssued(label, t.id, service, priority, tuple(svc.counters), ahead,
+                                self.estimate_minutes(service, ahead), now, self.day)
         return out
 
     def ahead_of_priority(self, service: str) -> int:
-        """Who is really ahead of a priority ticket taken now: the priority tickets already waiting
-        and, under `interleave`, the ordinary tickets called before it — each counter of the service
-        calls a priority ticket once it has made `every` ordinary calls (the run it already has
-        counts), the counters taking turns. Other services sharing the counters are not counted:
-        it is an estimate, as for an ordinary ticket."""
+        """Who is really ahead of a priority ticket taken now: under `strict` the priority tickets
+        waiting, under `interleave` the ordinary ones the counters call before it too (broker.waits)."""
         prio = self.lines.waiting_priority(service)
         ordinary = self.lines.waiting(service) - prio
         if self.cfg.priority.policy == "strict":
             return prio
-        svc = self.cfg.service(service)
-        every = self.cfg.priority.every
-        runs = sorted((self.counters[c].ordinary_run for c in svc.counters
-                       if c in self.counters and not self.counters[c].paused), reverse=True) or [0]
-        ahead = 0
-        while True:   # each turn calls one ticket ahead, or reaches this one: at most prio + ordinary turns
-            for i, run in enumerate(runs):
-                if ordinary == 0 or run >= every:
-                    if prio == 0:
-                        return ahead
-                    prio, runs[i] = prio - 1, 0
-                else:
-                    ordinary, runs[i] = ordinary - 1, run + 1
-                ahead += 1
+        runs = [self.counters[c].ordinary_run for c in self._known_service(service).counters
+                if c in self.counters and not self.counters[c].paused]
+        return waits.priority_ahead(prio, ordinary, runs, self.cfg.priority.every)
 
     # --- counters -------------------------------------------------------------
 
@@ -211,9 +229,11 @@ class Engine:
 
     def _close_current(self, counter: int, device: Device, now: float, out: Outcome, state: str) -> None:
         c = self.counters[counter]
+        assert c.current is not None, "closing a counter's ticket it does not have"
         t = self.tickets[c.current]
         if state == FINISHED:
             start = t.serving_at or t.called_at
+            assert start is not None, "a ticket at a counter has been called"
             self.samples[t.line].append(now - start)
         t.state, t.finished_at = state, now
         c.current = None
@@ -244,12 +264,11 @@ class Engine:
         # Pressing "next" means the clerk is done with the current citizen.
         if c.current is not None:
             self._close_current(counter, device, now, out, FINISHED)
-        # Interleave: a priority citizen never waits longer than an ordinary ticket of the same
-        # age would, and after `every` ordinary calls goes ahead of the line.
-        take_priority = priority is not None and (
-            ordinary is None or self.cfg.priority.policy == "strict"
-            or c.ordinary_run >= self.cfg.priority.every or priority < ordinary)
-        t = self.tickets[(priority if take_priority else ordinary)[2]]
+        take_priority = waits.calls_priority(ordinary, priority, self.cfg.priority.policy, c.ordinary_run,
+                                             self.cfg.priority.every)
+        head = priority if take_priority else ordinary
+        assert head is not None   # one of them is there: the queue_empty refusal is above
+        t = self.tickets[head[2]]
         self.lines.remove(t)
         c.ordinary_run = 0 if take_priority else c.ordinary_run + 1
         t.state, t.counter, t.pinned = CALLED, counter, None
@@ -325,66 +344,52 @@ class Engine:
 
     def _set_paused(self, device: Device, now: float, counter: int, paused: bool) -> Outcome:
         c = self.counters[counter]
-        out = Outcome(data={"counter": counter, "paused": paused})
+        out = Outcome(data=CounterPaused(counter, paused))
         if c.paused != paused:
             c.paused = paused
             out.counters[counter] = c
             out.events.append(Event("paused" if paused else "resumed", now, device.id, counter=counter))
         return out
 
-    def rate(self, device: Device, now: float, counter: int, ticket: str, score: int) -> Outcome:
-        t = self.tickets.get(ticket)
+    def rate(self, device: Device, now: float, counter: int, score: int, ticket_id: str | None = None,
+             ticket: str | None = None) -> Outcome:
+        """`ticket_id` names the ticket; `ticket` is its v1 name, still accepted."""
+        tid = rated_ticket(ticket_id, ticket)
+        t = self.tickets.get(tid)
         if t is None:
-            raise ProtocolError("unknown_ticket", ticket)
+            raise ProtocolError("unknown_ticket", tid)
         if t.counter != counter or t.state not in (SERVING, FINISHED):
-            raise ProtocolError("not_rateable", ticket)
+            raise ProtocolError("not_rateable", tid)
         if t.rating is not None:
-            raise ProtocolError("already_rated", ticket)
+            raise ProtocolError("already_rated", tid)
         if not 1 <= score <= len(self.cfg.rating):
             raise ProtocolError("bad_request", f"score must be 1..{len(self.cfg.rating)}")
         t.rating = score
-        out = Outcome(data={"ticket_id": t.id, "score": score})
+        out = Outcome(data=Rated(t.id, score))
         out.touch(t)
         out.events.append(Event("rated", now, device.id, t.id, t.line, counter, {"score": score}))
         return out
 
-    # --- what the board shows ---------------------------------------------------
+    # --- what the board and a new ticket show (broker.board, broker.waits) ---------
 
-    def _ticket_data(self, t: Ticket) -> dict:
-        return {"ticket": t.label, "ticket_id": t.id, "service": t.line, "state": t.state,
-                "priority": t.priority, "counter": t.counter}
+    def _ticket_data(self, t: Ticket) -> TicketState:
+        return TicketState(t.label, t.id, t.line, t.state, t.priority, t.counter)
+
+    def _known_service(self, service: str) -> Service:
+        """A service of the hall: every id reaching here was checked against the config already."""
+        svc = self.cfg.service(service)
+        assert svc is not None, service
+        return svc
 
     def service_minutes(self, service: str) -> float:
-        s = self.samples.get(service)
-        if s and len(s) >= MIN_SAMPLES:
-            return sum(s) / len(s) / 60
-        return float(self.cfg.service(service).minutes)
+        return waits.minutes_each(self.samples.get(service), self._known_service(service).minutes)
 
     def estimate_minutes(self, service: str, ahead: int) -> int:
         """Minutes until a citizen with `ahead` people in front is called (see docs/queue.md)."""
-        counters = self.cfg.service(service).counters
+        counters = self._known_service(service).counters
         working = sum(1 for n in counters if not self.counters[n].paused) or len(counters)
-        if ahead <= 0:
-            return 0
-        # Never "about 0 minutes" with people ahead: the ticket would promise too much.
-        return max(1, round(ahead * self.service_minutes(service) / working))
+        return waits.wait_minutes(ahead, self.service_minutes(service), working)
 
-    def board(self, now: float) -> dict:
-        """Counters, services and recent calls, as the `board` payload lists them."""
-        counters = []
-        for c in self.cfg.counters:
-            st = self.counters[c.id]
-            t = self.tickets.get(st.current) if st.current else None
-            counters.append({"id": c.id, "name": c.name, "paused": st.paused,
-                             "state": "paused" if st.paused else (t.state if t else "idle"),
-                             "ticket": t.label if t else None, "ticket_id": t.id if t else None,
-                             "service": t.line if t else None})
-        services = []
-        for s in self.cfg.services:
-            waiting = self.lines.waiting(s.id)
-            services.append({"id": s.id, "waiting": waiting, "wait_min": self.estimate_minutes(s.id, waiting),
-                             "last_issued": s.label(self.last_number[s.id]) if s.id in self.last_number else None})
-        calls = [{"seq": c.seq, "ticket": c.ticket, "counter": c.counter, "service": c.service,
-                  "recall": c.recall, "at": c.at} for c in reversed(self.calls)]
-        return {"day": self.day, "open": self.is_open(now), "counters": counters,
-                "services": services, "calls": calls}
+    def board(self, now: float, seq: int) -> Board:
+        """The `board` message numbered `seq`: counters, services and the recent calls, newest first."""
+        return board_of(self, now, seq)

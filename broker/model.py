@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hall.protocol import Call
+from hall.protocol import Call, ReplyData
 
 # Ticket states. `expired` is what the service-day rollover does to tickets
 # still open from the day before; nothing is deleted.
@@ -71,7 +71,7 @@ class Event:
 @dataclass(slots=True)
 class Outcome:
     """What one action did: the reply data, and every change the ledger must store."""
-    data: dict[str, Any] = field(default_factory=dict)
+    data: ReplyData | None = None    # set by every action; None for the hall's own (rollover, expiry)
     events: list[Event] = field(default_factory=list)
     tickets: dict[str, Ticket] = field(default_factory=dict)
     counters: dict[int, CounterState] = field(default_factory=dict)
@@ -80,7 +80,7 @@ class Outcome:
     def touch(self, ticket: Ticket) -> None:
         self.tickets[ticket.id] = ticket
 
-    def merge(self, other: "Outcome") -> None:
+    def merge(self, other: Outcome) -> None:
         self.events.extend(other.events)
         self.tickets.update(other.tickets)
         self.counters.update(other.counters)
@@ -89,6 +89,16 @@ class Outcome:
     @property
     def changed(self) -> bool:
         return bool(self.events)
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """What the ledger holds of one service day: Engine.restore's input after a restart."""
+    tickets: list[Ticket]
+    counters: list[CounterState]
+    call_seq: int
+    calls: list[Call]                   # the day's recent calls, oldest first
+    samples: dict[str, list[float]]     # recent service times per service, seconds
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """The wall display's state without Kivy or audio: what to show and what to say, in which order.
 
     m = BoardModel(display_config(dev.display))
-    m.on_config(obj, now); m.on_board(board, now); m.on_called(call, now); m.on_connection(up, now)
+    m.on_config(config, now); m.on_board(board, now); m.on_called(call, now)   # hall.protocol's Config, Board, Call
+    m.on_connection(up, now)
     m.on_sound("no-device", now)     # from the announcer: the screen shows "● không có loa"
     v = m.view(now)          # header, newest call, counters, waiting, last calls, notice, marks
     a = m.queue.take(now)    # (announcer thread) the next call to speak, or None
@@ -14,14 +15,15 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from display.announce_queue import Announcement, AnnouncementQueue
 from display.config import DisplayConfig
-from hall.protocol import Board, Call
+from hall.config import WEEKDAYS_VI
+from hall.protocol import Board, Call, Config, CounterRow, ServiceRow
 
 log = logging.getLogger("motcua.display")
 
@@ -29,8 +31,9 @@ log = logging.getLogger("motcua.display")
 # (both times are the hall server's, so the display's own clock cannot skew the check).
 STALE_S = 60.0
 KEEP_CALLS = 30
-WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 PAUSED, IDLE = "Tạm dừng", "—"
+# What the wall writes above the called number (and the demo's console with it).
+CALL_TITLE, RECALL_TITLE = "MỜI CÔNG DÂN SỐ", "MỜI LẠI CÔNG DÂN SỐ"
 # The header's mark when the hall cannot hear the calls (issue 8, item 13): no sound device at
 # all (the announcer writes files instead), or the device failed on the last try.
 NO_SOUND = {"no-device": "● không có loa", "failed": "● loa bị lỗi"}
@@ -48,6 +51,10 @@ class CallView:
     counter_name: str
     recall: bool
     highlighted: bool
+
+    @property
+    def title(self) -> str:
+        return call_title(self.recall)
 
 
 @dataclass(frozen=True)
@@ -110,17 +117,13 @@ class BoardModel:
 
     # --- inputs (UI thread) ------------------------------------------------------
 
-    def on_config(self, obj: dict, now: float) -> bool:
-        hall = obj.get("hall") or {}
-        self.hall_name = str(hall.get("name") or "")
-        try:
-            self.zone = ZoneInfo(str(hall.get("timezone") or "Asia/Ho_Chi_Minh"))
-        except (ValueError, KeyError, OSError):
-            log.error("config names an unknown time zone %r; keeping %s", hall.get("timezone"), self.zone)
-        self.counter_names = {int(c["id"]): str(c.get("name") or f"Quầy {c['id']}")
-                              for c in obj.get("counters") or []}
-        self.service_names = {str(s["id"]): str(s.get("name") or s["id"]) for s in obj.get("services") or []}
-        self.notice = str(obj.get("notice") or "")
+    def on_config(self, config: Config, now: float) -> bool:
+        # Config.from_payload has checked the time zone and every field's type already.
+        self.hall_name = config.hall.name
+        self.zone = config.hall.zone
+        self.counter_names = {c.id: c.name for c in config.counters}
+        self.service_names = {s.id: s.name or s.id for s in config.services}
+        self.notice = config.notice
         return True
 
     def on_connection(self, up: bool, now: float, refused: bool = False) -> bool:
@@ -147,13 +150,12 @@ class BoardModel:
         self.board = board
         self._called_counters.clear()   # the board follows every call it knows of
         for c in board.calls:
-            if c.get("seq") not in self.calls:
-                self.calls[c["seq"]] = _Seen(c["seq"], str(c["ticket"]), int(c["counter"]),
-                                             bool(c.get("recall")), float(c.get("at") or 0))
+            if c.seq not in self.calls:
+                self.calls[c.seq] = _Seen(c.seq, c.ticket, c.counter, c.recall, c.at)
         if self._resync:
             # The first board after (re)connecting is the retained one: whatever calls it lists
             # happened while we were away or before we started, and must not be spoken now.
-            self.announced_seq = max([self.announced_seq] + [c["seq"] for c in board.calls])
+            self.announced_seq = max([self.announced_seq] + [c.seq for c in board.calls])
             self._resync = False
         self._prune()
         return True
@@ -215,37 +217,48 @@ class BoardModel:
     def _call_view(self, s: _Seen, now: float) -> CallView:
         fresh = self.fresh.get(s.seq)
         lit = fresh is not None and now - fresh < self.cfg.highlight_s
-        return CallView(s.seq, s.ticket, s.counter, self.counter_names.get(s.counter, f"Quầy {s.counter}"),
-                        s.recall, lit)
+        return CallView(s.seq, s.ticket, s.counter, self._counter_name(s.counter), s.recall, lit)
+
+    def _counter_name(self, cid: int, on_board: str = "") -> str:
+        """The configured name, else the board's, else 'Quầy <n>'."""
+        return self.counter_names.get(cid) or on_board or f"Quầy {cid}"
 
     def _counters(self) -> tuple[CounterView, ...]:
-        rows = {int(c["id"]): c for c in (self.board.counters if self.board else [])}
+        rows = {c.id: c for c in (self.board.counters if self.board else ())}
         ids = list(self.counter_names) or list(rows)
         out = []
         for cid in ids:
-            row = rows.get(cid, {})
-            name = self.counter_names.get(cid) or str(row.get("name") or f"Quầy {cid}")
-            state, ticket = str(row.get("state") or "idle"), row.get("ticket")
+            row = rows.get(cid) or CounterRow(cid, "", False, "idle")   # not on the board (yet): idle
+            name = self._counter_name(cid, row.name)
+            state, ticket = row.state or "idle", row.ticket
             if cid in self._called_counters:        # a call newer than the board: show it now
                 state, ticket = "called", self._called_counters[cid].ticket
-            if row.get("paused") or state == "paused":
+            if row.paused or state == "paused":
                 out.append(CounterView(cid, name, PAUSED, "paused"))
             elif ticket:
-                out.append(CounterView(cid, name, str(ticket), state))
+                out.append(CounterView(cid, name, ticket, state))
             else:
                 out.append(CounterView(cid, name, IDLE, "idle"))
         return tuple(out)
 
     def _services(self) -> tuple[ServiceView, ...]:
-        rows = {str(s["id"]): s for s in (self.board.services if self.board else [])}
+        rows = {s.id: s for s in (self.board.services if self.board else ())}
         ids = list(self.service_names) or list(rows)
-        return tuple(ServiceView(sid, self.service_names.get(sid, sid), int(rows.get(sid, {}).get("waiting") or 0),
-                                 int(rows.get(sid, {}).get("wait_min") or 0)) for sid in ids)
+        out = []
+        for sid in ids:
+            row = rows.get(sid) or ServiceRow(sid, 0, 0)              # not on the board (yet): nobody waits
+            out.append(ServiceView(sid, self.service_names.get(sid, sid), row.waiting, row.wait_min))
+        return tuple(out)
 
     def clock(self, now: float) -> tuple[str, str]:
         """('Thứ Tư, 25/11/2026', '09:00') in the hall's time zone."""
         t = datetime.fromtimestamp(now, self.zone)
         return f"{WEEKDAYS_VI[t.weekday()]}, {t:%d/%m/%Y}", f"{t:%H:%M}"
+
+
+def call_title(recall: bool) -> str:
+    """The words above a called number: 'MỜI CÔNG DÂN SỐ', or 'MỜI LẠI CÔNG DÂN SỐ' for a recall."""
+    return RECALL_TITLE if recall else CALL_TITLE
 
 
 def split_notice(text: str, fits: Callable[[str], bool]) -> list[str]:

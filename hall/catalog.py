@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hall.config import ID_PATTERN
-from hall.protocol import VERSION, ProtocolError, encode
 from hall.tomlcheck import ConfigError, Table, check, line_of
+from hall.wire import Fields, ProtocolError, decode, encode
 
 if TYPE_CHECKING:
     from hall.config import HallConfig
@@ -52,6 +52,13 @@ class Document:
     count: int = 1    # copies to hand in (số lượng)
     kind: str = ""    # 'bản chính', 'bản sao', 'xuất trình' …; empty when the source does not say
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "count": self.count, "kind": self.kind}
+
+    @classmethod
+    def from_dict(cls, f: Fields) -> Document:
+        return cls(f.text("name"), f.integer("count", 1), f.text("kind", ""))
+
 
 @dataclass(frozen=True)
 class Field:
@@ -60,6 +67,13 @@ class Field:
     name: str
     name_en: str
     service: str      # the hall.toml service its procedures queue for, unless a procedure says otherwise
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "name_en": self.name_en, "service": self.service}
+
+    @classmethod
+    def from_dict(cls, f: Fields) -> Field:
+        return cls(f.text("id"), f.text("name"), f.text("name_en", ""), f.text("service"))
 
 
 @dataclass(frozen=True)
@@ -94,6 +108,26 @@ class Procedure:
         assert item in ITEMS, item
         return item not in self.unverified
 
+    def to_dict(self) -> dict[str, Any]:
+        """Field order is the version hash's input: never reorder."""
+        return {"id": self.id, "field": self.field, "service": self.service, "name": self.name,
+                "name_en": self.name_en, "keywords": list(self.keywords), "steps": list(self.steps),
+                "channels": list(self.channels), "documents": [d.to_dict() for d in self.documents],
+                "time_limit": self.time_limit, "fee": self.fee, "applicants": self.applicants,
+                "agency": self.agency, "result": self.result, "legal_basis": list(self.legal_basis),
+                "forms": list(self.forms), "requirements": self.requirements, "source": self.source,
+                "unverified": list(self.unverified), "verified": self.verified}
+
+    @classmethod
+    def from_dict(cls, f: Fields) -> Procedure:
+        # `verified` is derived from `unverified`: read for people, not back.
+        return cls(f.text("id"), f.text("field"), f.text("service"), f.text("name"), f.text("name_en", ""),
+                   f.texts("keywords", ()), f.texts("steps", ()), f.texts("channels", ()),
+                   f.each("documents", Document.from_dict), f.text("time_limit", ""), f.text("fee", ""),
+                   f.text("applicants", ""), f.text("agency", ""), f.text("result", ""),
+                   f.texts("legal_basis", ()), f.texts("forms", ()), f.text("requirements", ""),
+                   f.text("source", ""), f.texts("unverified", ()))
+
 
 @dataclass(frozen=True)
 class Catalog:
@@ -115,32 +149,26 @@ class Catalog:
 
     def to_dict(self) -> dict[str, Any]:
         """The content without the version: what the version hashes."""
-        return {"name": self.name, "note": self.note,
-                "fields": [_plain(f) for f in self.fields],
-                "procedures": [{**_plain(p), "verified": p.verified} for p in self.procedures]}
+        return {"name": self.name, "note": self.note, "fields": [f.to_dict() for f in self.fields],
+                "procedures": [p.to_dict() for p in self.procedures]}
 
     def to_payload(self) -> bytes:
         """The retained `catalog` message."""
         return encode({"version": self.version, **self.to_dict()})
 
     @classmethod
-    def from_payload(cls, payload: bytes) -> "Catalog":
+    def from_dict(cls, f: Fields) -> Catalog:
+        return cls(f.text("name"), f.text("note", ""), f.each("fields", Field.from_dict),
+                   f.each("procedures", Procedure.from_dict), f.text("version"))
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Catalog:
         """A catalog from the retained message; ProtocolError if it is not one (unknown fields are ignored)."""
-        if len(payload) > MAX_CATALOG_PAYLOAD:
-            raise ProtocolError("too_large", f"catalog of {len(payload)} bytes")
         try:
-            obj = json.loads(payload.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise ProtocolError("bad_json", "catalog is not JSON") from None
-        if not isinstance(obj, dict) or obj.get("v") != VERSION or isinstance(obj.get("v"), bool):
-            raise ProtocolError("bad_version", "catalog without v=1")
-        try:
-            fields = tuple(Field(**_pick(Field, f)) for f in obj["fields"])
-            procedures = tuple(_procedure_from(p) for p in obj["procedures"])
-            catalog = cls(str(obj["name"]), str(obj.get("note", "")), fields, procedures, str(obj["version"]))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ProtocolError("bad_json", f"catalog: {exc!r}") from None
-        return catalog
+            obj = decode(payload, limit=MAX_CATALOG_PAYLOAD)
+        except ProtocolError as err:
+            raise ProtocolError(err.code, f"catalog: {err.detail or 'not a v1 JSON object'}") from None
+        return cls.from_dict(Fields(obj, "catalog", "bad_json"))
 
 
 def make_catalog(name: str, note: str, fields, procedures) -> Catalog:
@@ -151,31 +179,9 @@ def make_catalog(name: str, note: str, fields, procedures) -> Catalog:
                    hashlib.sha256(canonical.encode("utf-8")).hexdigest())
 
 
-def _plain(obj) -> dict[str, Any]:
-    out = {}
-    for name in obj.__dataclass_fields__:
-        value = getattr(obj, name)
-        if isinstance(value, tuple):
-            value = [_plain(v) if hasattr(v, "__dataclass_fields__") else v for v in value]
-        out[name] = value
-    return out
-
-
-def _pick(cls, obj: dict) -> dict:
-    return {k: obj[k] for k in cls.__dataclass_fields__ if k in obj}
-
-
-def _procedure_from(obj: dict) -> Procedure:
-    values = _pick(Procedure, obj)
-    for name in ("keywords", "steps", "channels", "legal_basis", "forms", "unverified"):
-        values[name] = tuple(str(x) for x in values.get(name, ()))
-    values["documents"] = tuple(Document(**_pick(Document, d)) for d in values["documents"])
-    return Procedure(**values)
-
-
 # --- loading catalog.toml --------------------------------------------------------
 
-def load_catalog(path: str | Path, hall: "HallConfig | None" = None) -> Catalog:
+def load_catalog(path: str | Path, hall: HallConfig | None = None) -> Catalog:
     """Read and check catalog.toml (against the hall's services when given); raises CatalogError."""
     try:
         return _load(path, hall)
@@ -185,7 +191,7 @@ def load_catalog(path: str | Path, hall: "HallConfig | None" = None) -> Catalog:
         raise CatalogError(err.file, err.key, err.problem, line_of(path, err.key)) from None
 
 
-def _load(path: str | Path, hall: "HallConfig | None") -> Catalog:
+def _load(path: str | Path, hall: HallConfig | None) -> Catalog:
     root = Table.load(path)
     # Text typed with a "Unicode tổ hợp" keyboard setting is decomposed; store one form so that
     # hashes, search and fonts all see the same letters.
@@ -207,10 +213,10 @@ def _load(path: str | Path, hall: "HallConfig | None") -> Catalog:
     procedures = [_procedure(p, by_id, services) for p in root.tables("procedures")]
     check(root, "procedures", bool(procedures), "the catalog needs at least one procedure ([[procedures]])")
     _unique(root, "procedures", [p.id for p in procedures])
-    for i, f in enumerate(fields):
+    for i, fld in enumerate(fields):
         # An empty field would be a dead end on the kiosk's first screen.
-        check(root, f"fields[{i + 1}]", any(p.field == f.id for p in procedures),
-              f"field '{f.id}' has no procedures")
+        check(root, f"fields[{i + 1}]", any(p.field == fld.id for p in procedures),
+              f"field '{fld.id}' has no procedures")
     root.done()
     catalog = make_catalog(name, note, fields, procedures)
     size = len(catalog.to_payload())
@@ -277,12 +283,12 @@ def _documents(p: Table) -> tuple[Document, ...]:
     if isinstance(raw, list) and all(isinstance(x, str) for x in raw):
         docs = tuple(Document(text) for text in _texts(p, "documents"))   # plain names: one copy each
     else:
-        docs = []
+        tables = []
         for d in p.tables("documents"):
-            docs.append(Document(_long(d, "name"), d.integer("count", 1, low=1, high=99),
-                                 d.text("kind", "", allow_empty=True, max_len=100).strip()))
+            tables.append(Document(_long(d, "name"), d.integer("count", 1, low=1, high=99),
+                                   d.text("kind", "", allow_empty=True, max_len=100).strip()))
             d.done()
-        docs = tuple(docs)
+        docs = tuple(tables)
     check(p, "documents", bool(docs), "must list at least one document")
     return docs
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,6 +19,10 @@ from hall.tomlcheck import Table, check
 
 ID_PATTERN = r"[a-z0-9][a-z0-9-]{0,31}"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# The weekday names every screen and ticket prints (Monday first, as datetime.weekday() counts).
+WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
+WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DEFAULT_FOOTER = "Vui lòng giữ phiếu và chờ gọi số."   # [kiosk] ticket_footer when hall.toml has none
 _SPAN = re.compile(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})")
 
 
@@ -90,12 +94,38 @@ class Hours:
 
     def describe(self) -> str:
         """Opening hours in Vietnamese, for error messages and closed screens."""
-        names = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
         parts = []
-        for name, spans in zip(names, self.week):
+        for name, spans in zip(WEEKDAYS_VI, self.week, strict=True):
             if spans:
                 parts.append(f"{name}: " + ", ".join(f"{_hm(a)}–{_hm(b)}" for a, b in spans))
         return "; ".join(parts) if parts else "chưa có giờ làm việc"
+
+    def lines(self, lang: str = "vi") -> list[str]:
+        """One line per run of weekdays with the same spans, short enough to read at a glance:
+        ['Thứ Hai – Thứ Sáu: 07:00–11:30, 13:30–17:00', 'Thứ Bảy: 07:30–11:30']."""
+        names, week, out, i = weekday_names(lang), self.week, [], 0
+        while i < 7:
+            j = i
+            while j + 1 < 7 and week[j + 1] == week[i]:
+                j += 1
+            if week[i]:
+                days = names[i] if i == j else f"{names[i]} – {names[j]}"
+                out.append(f"{days}: " + ", ".join(f"{_hm(a)}–{_hm(b)}" for a, b in week[i]))
+            i = j + 1
+        return out
+
+    def next_opening(self, local: datetime, lang: str = "vi") -> str | None:
+        """When tickets are issued again after this local time, as 'Thứ Năm 07:00' (within the
+        next two weeks: closed dates may fill one), else None."""
+        minute = local.hour * 60 + local.minute
+        for ahead in range(15):
+            day = local + timedelta(days=ahead)
+            if day.date() in self.closed_dates:
+                continue
+            for a, _b in self.week[day.weekday()]:
+                if ahead > 0 or a > minute:
+                    return f"{weekday_names(lang)[day.weekday()]} {_hm(a)}"
+        return None
 
 
 @dataclass(frozen=True)
@@ -139,6 +169,11 @@ class HallConfig:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @property
+    def local_mqtt_host(self) -> str:
+        """Where a program on the hall server itself reaches Mosquitto (loopback when it listens on all)."""
+        return "127.0.0.1" if self.mqtt_bind in ("0.0.0.0", "") else self.mqtt_bind
+
 
 DEFAULT_RATING = (
     RatingLevel(1, "Không hài lòng", "Dissatisfied"),
@@ -147,29 +182,37 @@ DEFAULT_RATING = (
 )
 
 
+def weekday_names(lang: str = "vi") -> tuple[str, ...]:
+    """Monday … Sunday in 'vi' or 'en'."""
+    return WEEKDAYS_EN if lang == "en" else WEEKDAYS_VI
+
+
 def _hm(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
-def _spans(t: Table, name: str) -> tuple[tuple[int, int], ...]:
+def time_spans(t: Table, name: str) -> tuple[tuple[int, int], ...]:
+    """A key's spans of the day, ["07:00-11:30", "13:30-17:00"], as sorted (start, end) minutes;
+    shared by [hours] and the display's quiet_hours."""
     spans = []
     for text in t.texts(name, ()):
         m = _SPAN.fullmatch(text.strip())
-        check(t, name, bool(m), f"{text!r} is not a span like '07:00-11:30'")
+        if m is None:
+            raise t.error(name, f"{text!r} is not a span like '07:00-11:30'")
         h1, m1, h2, m2 = map(int, m.groups())
         a, b = h1 * 60 + m1, h2 * 60 + m2
         check(t, name, m1 < 60 and m2 < 60 and b <= 24 * 60 and a < b,
               f"{text!r} is not a valid span (start before end, within 00:00-24:00)")
         spans.append((a, b))
     spans.sort()
-    for (a1, b1), (a2, b2) in zip(spans, spans[1:]):
+    for (a1, b1), (a2, b2) in zip(spans, spans[1:], strict=False):
         check(t, name, b1 <= a2, f"spans {_hm(a1)}-{_hm(b1)} and {_hm(a2)}-{_hm(b2)} overlap")
     return tuple(spans)
 
 
 def _hours(t: Table) -> Hours:
     reset = t.integer("reset_hour", 3, low=0, high=23)
-    week = tuple(_spans(t, day) for day in WEEKDAYS)
+    week = tuple(time_spans(t, day) for day in WEEKDAYS)
     closed = []
     for text in t.texts("closed_dates", ()):
         try:
@@ -236,7 +279,7 @@ def _services(root: Table, counter_ids: set[int]) -> tuple[Service, ...]:
     check(root, "services", len(ids) == len(set(ids)), f"two services have the same id {_repeated(ids)}")
     # Two services printing the same label would send two citizens to one call.
     spans = sorted((s.prefix, s.first, s.last, s.id) for s in services)
-    for a, b in zip(spans, spans[1:]):
+    for a, b in zip(spans, spans[1:], strict=False):
         if a[0] == b[0] and b[1] <= a[2]:
             raise root.error("services", f"services '{a[3]}' and '{b[3]}' share prefix "
                              f"'{a[0]}' and overlapping numbers; they would print the same number")
@@ -265,7 +308,7 @@ def load_hall(path: str | Path) -> HallConfig:
     priority = _priority(root.table("priority", optional=True))
     k = root.table("kiosk", optional=True)
     per_minute = k.integer("tickets_per_minute", 6, low=1, high=1_000_000)
-    footer = k.text("ticket_footer", "Vui lòng giữ phiếu và chờ gọi số.", max_len=120)
+    footer = k.text("ticket_footer", DEFAULT_FOOTER, max_len=120)
     k.done()
     d = root.table("display", optional=True)
     notice = d.text("notice", "", allow_empty=True, max_len=1000)

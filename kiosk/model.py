@@ -1,11 +1,12 @@
 """The ticket kiosk's state without Kivy: what a tap does, what the worker must do, when to go home.
 
     m = KioskModel(Settings(), new_id=client.new_id, now=time.time())
-    m.on_config(cfg, now); m.on_board(board, now); m.on_catalog(catalog, now)
+    m.on_config(config, now); m.on_board(board, now); m.on_catalog(catalog, now)   # hall.payloads types
     m.on_connection(True, now); m.on_server(True, now); m.on_printer("paper_out", now)
     m.on_connection(False, now, failure="not_authorised")   # hall.client.ConnectionFailure.kind
     cmd = m.tap_service("ho-tich", now)   # TakeTicket for the worker, or None (ignored, refused, busy)
-    m.on_reply(rid, reply, now) / m.on_timeout(rid, now) / m.on_print(ticket_id, state, reason, now)
+    m.on_reply(rid, reply, now)           # the reply as HallClient.request gives it; read as a hall.payloads.Reply
+    m.on_timeout(rid, now) / m.on_print(ticket_id, state, reason, now)
     m.tick(now)                           # idle and ticket-screen timeouts; True when the screen changed
     kiosk.views.view(m, now)              # the screen to show, every text in the chosen language
 
@@ -17,16 +18,14 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-from hall.protocol import NO_PRINTER, Board
-from kiosk import hours
+from hall.protocol import ACTIONS, NO_PRINTER, Board, Config, Fields, ProtocolError, Reply, TicketIssued
 from kiosk.procedures import KioskCatalog
 
 BROWSE = ("fields", "procedures", "detail", "search")   # reading works closed and offline too
 WORKER_NEWS = ("reply", "timeout", "print")              # apply() kinds that come from kiosk.worker
-NOT_READY = ("paper_out", "cover_open", "offline")      # printer states: the citizen must note the number
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ class TakeTicket:
 @dataclass
 class Ticket:
     """The ticket on screen: the hall's reply data and its paper copy's state."""
-    data: dict
+    data: TicketIssued
     print_state: str = "printing"    # printing | printed | waiting | failed | none (the kiosk has no printer)
     reason: str = ""                 # waiting: paper_out | cover_open | offline | stopped (printer.flight)
     until: float = 0.0
@@ -66,7 +65,7 @@ class KioskModel:
     new_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex[:16])
     now: float = 0.0
     lang: str = "vi"
-    config: dict | None = None
+    config: Config | None = None
     board: Board | None = None
     catalog: KioskCatalog | None = None
     connected: bool = False
@@ -101,7 +100,7 @@ class KioskModel:
         # The hall server's own clock decides (board.open); the hours only until a board came.
         if self.board is not None:
             return bool(self.board.open)
-        return self.config is not None and hours.is_open(self.config, now)
+        return self.config is not None and self.config.is_open(now)
 
     def can_take(self, now: float) -> bool:
         return self.reachable(now) and self.is_open(now)
@@ -128,7 +127,7 @@ class KioskModel:
          "printer": self.on_printer, "reply": self.on_reply, "timeout": self.on_timeout,
          "print": self.on_print}[kind](*args, now)
 
-    def on_config(self, config: dict, now: float) -> None:
+    def on_config(self, config: Config, now: float) -> None:
         self.config = config
         self._changed(now)
 
@@ -236,7 +235,7 @@ class KioskModel:
             return None      # one ticket at a time; a second tap while it is on its way is not a second ticket
         if not self.can_take(now):
             return None      # the screen says why; nothing pretends to issue a ticket
-        limit = (self.config or {}).get("kiosk", {}).get("tickets_per_minute", self.settings.per_minute)
+        limit = self.config.kiosk.tickets_per_minute if self.config else self.settings.per_minute
         while self.issued and self.issued[0] <= now - 60:
             self.issued.popleft()
         if len(self.issued) >= limit:
@@ -259,20 +258,27 @@ class KioskModel:
     # --- the worker's results --------------------------------------------------------------
 
     def on_reply(self, rid: str, reply: dict, now: float) -> None:
+        """`reply`: the decoded JSON object HallClient.request returns."""
         if self.pending is None or self.pending.rid != rid:
             return
         self.pending = None
-        if reply.get("ok"):
+        try:
+            answer = Reply.from_dict(Fields(reply, "reply"), ACTIONS["take-ticket"].reply)
+        except ProtocolError:
+            # A reply this kiosk cannot read issued nothing it could show: say so, never a half ticket.
+            self._say("refused", "", now)
+            return
+        if answer.ok and isinstance(answer.data, TicketIssued):
             self.issued.append(now)
             if self.printer_state == NO_PRINTER:   # nothing will print: time to write the number down
-                self.ticket = Ticket(reply["data"], "none", until=now + self.settings.ticket_kept_s)
+                self.ticket = Ticket(answer.data, "none", until=now + self.settings.ticket_kept_s)
             else:
-                self.ticket = Ticket(reply["data"], until=now + self.settings.ticket_s)
+                self.ticket = Ticket(answer.data, until=now + self.settings.ticket_s)
             self.priority = None
             self.go("ticket", now)
         else:
-            err = reply.get("error") or {}
-            self._say(err.get("code", "refused"), err.get("message", ""), now)
+            err = answer.error
+            self._say(err.code if err else "refused", err.message if err else "", now)
 
     def on_timeout(self, rid: str, now: float) -> None:
         if self.pending is None or self.pending.rid != rid:
@@ -282,7 +288,7 @@ class KioskModel:
 
     def on_print(self, ticket_id: str, state: str, reason: str, now: float) -> None:
         t = self.ticket
-        if t is None or t.data.get("ticket_id") != ticket_id:
+        if t is None or t.data.ticket_id != ticket_id:
             return
         t.print_state, t.reason = state, reason
         if state in ("waiting", "failed"):

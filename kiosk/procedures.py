@@ -84,7 +84,7 @@ class KioskCatalog:
         self._index = SearchIndex(catalog)     # built here, on paho's thread: a few ms per catalog
 
     @classmethod
-    def from_payload(cls, payload: bytes) -> "KioskCatalog":
+    def from_payload(cls, payload: bytes) -> KioskCatalog:
         """Parse the retained message; hall.protocol.ProtocolError when it is not a catalog."""
         return cls(Catalog.from_payload(payload))
 

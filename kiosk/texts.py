@@ -132,8 +132,7 @@ TEXTS: dict[str, tuple[str, str]] = {
                    "Items marked “not yet verified”: please check with a staff member."),
 }
 
-WEEKDAYS = (("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật"),
-            ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))
+# Weekday names are hall.config.weekday_names(lang): the screens, the tickets and the hours say them alike.
 
 
 def tr(key: str, lang: str, **kw) -> str:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from kiosk import hours
-from hall.protocol import NO_PRINTER
-from kiosk.model import NOT_READY, KioskModel
-from kiosk.texts import LANGS, WEEKDAYS, join_or, nfc, tr
+from hall.config import weekday_names
+from hall.payloads import DEFAULT_TIMEZONE, NO_PRINTER
+from kiosk.model import KioskModel
+from kiosk.texts import join_or, nfc, tr
+from printer.status import NOT_READY
 
 
 @dataclass(frozen=True)
@@ -109,19 +111,26 @@ class View:
     body: object
 
 
+class Named(Protocol):
+    """A service, counter or priority category of the hall's config (hall.payloads)."""
+    name: str
+    name_en: str
+
+
 def view(m: KioskModel, now: float) -> View:
     lang, screen = m.lang, m.screen(now)
     t = lambda key, **kw: tr(key, lang, **kw)  # noqa: E731
-    cfg = m.config or {}
-    hall = cfg.get("hall", {})
+    hall = m.config.hall if m.config else None
     title, body = _BODIES[screen](m, now, t)
     busy = t("busy") if m.pending else ""
-    return View(screen, lang, nfc(hall.get("name_en" if lang == "en" else "name", "")), t("other_lang"), title,
-                t("back"), t("home"), busy, _message(m, t), t("ok"), body)
+    # The hall's English name as given, even empty: the header then shows none rather than the Vietnamese.
+    hall_name = nfc((hall.name_en if lang == "en" else hall.name) if hall else "")
+    return View(screen, lang, hall_name, t("other_lang"), title, t("back"), t("home"), busy, _message(m, t), t("ok"),
+                body)
 
 
-def _name(obj: dict, lang: str) -> str:
-    return nfc(obj.get("name_en") or obj["name"]) if lang == "en" else nfc(obj["name"])
+def _name(obj: Named, lang: str) -> str:
+    return nfc(obj.name_en or obj.name) if lang == "en" else nfc(obj.name)
 
 
 def _message(m: KioskModel, t) -> str:
@@ -135,17 +144,15 @@ def _message(m: KioskModel, t) -> str:
 
 
 def _home(m: KioskModel, now: float, t):
-    cfg, lang = m.config or {}, m.lang
-    waiting = {s["id"]: s for s in (m.board.services if m.board else [])}
+    cfg, lang = m.config, m.lang
     services = []
-    for s in cfg.get("services", []):
-        w = waiting.get(s["id"])
-        badge = "" if w is None else t("waiting", n=w["waiting"], m=w["wait_min"]) if w["waiting"] \
-            else t("nobody_waiting")
+    for s in cfg.services if cfg else ():
+        w = m.board.service(s.id) if m.board else None
+        badge = "" if w is None else t("waiting", n=w.waiting, m=w.wait_min) if w.waiting else t("nobody_waiting")
         name, detail = split_name(_name(s, lang))
-        services.append(Item(s["id"], name, detail, badge))
-    cats = {c["id"]: c for c in cfg.get("priority", {}).get("categories", [])}
-    banner = t("priority_banner", name=_name(cats[m.priority], lang)) if m.priority in cats else ""
+        services.append(Item(s.id, name, detail, badge))
+    chosen = cfg.category(m.priority) if cfg and m.priority else None
+    banner = t("priority_banner", name=_name(chosen, lang)) if chosen else ""
     note = ""
     if m.printer_state == NO_PRINTER:
         note = t("no_printer_banner")
@@ -163,21 +170,21 @@ def split_name(name: str) -> tuple[str, str]:
 
 
 def _priority(m: KioskModel, now: float, t):
-    cats = (m.config or {}).get("priority", {}).get("categories", [])
-    return t("priority_title"), ListBody(tuple(Item(c["id"], _name(c, m.lang)) for c in cats))
+    cats = m.config.priority.categories if m.config else ()
+    return t("priority_title"), ListBody(tuple(Item(c.id, _name(c, m.lang)) for c in cats))
 
 
 def _ticket(m: KioskModel, now: float, t):
-    cfg, lang, tk = m.config or {}, m.lang, m.ticket
+    cfg, lang, tk = m.config, m.lang, m.ticket
     d = tk.data
-    svc = next((s for s in cfg.get("services", []) if s["id"] == d["service"]), None)
-    names = {c["id"]: _name(c, lang) for c in cfg.get("counters", [])}
+    svc = cfg.service(d.service) if cfg else None
+    names = {c.id: _name(c, lang) for c in (cfg.counters if cfg else ())}
     # In number order: "Quầy 1 hoặc Quầy 2" reads as a place to look for, whatever the hall's preference.
-    counters = [names.get(n, f"{'Counter' if lang == 'en' else 'Quầy'} {n}") for n in sorted(d.get("counters", []))]
-    ahead = int(d.get("ahead", 0))
+    counters = [names.get(n, f"{'Counter' if lang == 'en' else 'Quầy'} {n}") for n in sorted(d.counters)]
+    ahead = d.ahead
     ahead_text = t("ahead_none") if ahead == 0 else t("ahead_one") if ahead == 1 else t("ahead", n=ahead)
-    cats = {c["id"]: c for c in cfg.get("priority", {}).get("categories", [])}
-    prio = t("priority_ticket", name=_name(cats[d["priority"]], lang)) if d.get("priority") in cats else ""
+    category = cfg.category(d.priority) if cfg and d.priority else None
+    prio = t("priority_ticket", name=_name(category, lang)) if category else ""
     state = "trouble" if tk.print_state in ("waiting", "failed", "none") else tk.print_state
     if tk.print_state == "none":
         key = "no_printer"
@@ -186,11 +193,10 @@ def _ticket(m: KioskModel, now: float, t):
             tk.reason, "print_failed")
     else:
         key = {"printed": "printed", "failed": "print_failed"}.get(tk.print_state, "printing")
-    wait = t("wait_min", m=d["wait_min"]) if ahead and d.get("wait_min") else ""
-    service = _name(svc, lang) if svc else d["service"]
+    wait = t("wait_min", m=d.wait_min) if ahead and d.wait_min else ""
+    service = _name(svc, lang) if svc else d.service
     go_to = t("go_to", counters=join_or(counters, lang))
-    return "", TicketBody(t("your_number"), d["ticket"], service, prio, go_to, ahead_text, wait,
-                                        t(key), state, t("done"))
+    return "", TicketBody(t("your_number"), d.ticket, service, prio, go_to, ahead_text, wait, t(key), state, t("done"))
 
 
 def _fields(m: KioskModel, now: float, t):
@@ -222,7 +228,7 @@ def _detail(m: KioskModel, now: float, t):
     p = m.catalog.get(m.proc_id) if m.catalog and m.proc_id else None
     if p is None:
         return t("lookup"), DetailBody("", (), t("take_for"), "", False, t("no_catalog"))
-    svc = next((s for s in (m.config or {}).get("services", []) if s["id"] == p.service), None)
+    svc = m.config.service(p.service) if m.config else None
     can = svc is not None and m.can_take(now)
     sub = (t("take_service", service=_name(svc, m.lang)) if can else
            t("cannot_take_offline") if not m.reachable(now) else t("cannot_take_closed") if svc else "")
@@ -242,9 +248,10 @@ def _search(m: KioskModel, now: float, t):
 
 def _closed(m: KioskModel, now: float, t):
     cfg = m.config
-    lines = tuple(hours.hours_lines(cfg, m.lang)) if cfg else ()
-    opens = hours.next_opening(cfg, now, m.lang) if cfg else None
-    detail = t("holiday") if cfg and hours.is_closed_date(cfg, now) else ""
+    local = cfg.local(now) if cfg else None
+    lines = tuple(cfg.hours.lines(m.lang)) if cfg else ()
+    opens = cfg.hours.next_opening(local, m.lang) if cfg and local else None
+    detail = t("holiday") if cfg and local and local.date() in cfg.hours.closed_dates else ""
     lines = ((t("hours") + ":",) + lines if lines else ()) + ((t("opens", when=opens),) if opens else ())
     return "", InfoBody(t("closed"), lines, detail, t("lookup") if m.catalog else "")
 
@@ -265,6 +272,6 @@ _BODIES = {"home": _home, "priority": _priority, "ticket": _ticket, "fields": _f
 
 def clock_text(m: KioskModel, now: float) -> tuple[str, str]:
     """('09:41', 'Thứ Tư, 25/11') in the hall's time zone (the year does not fit the header's corner)."""
-    zone = ZoneInfo((m.config or {}).get("hall", {}).get("timezone", "Asia/Ho_Chi_Minh"))
+    zone = m.config.hall.zone if m.config else ZoneInfo(DEFAULT_TIMEZONE)
     local = datetime.fromtimestamp(now, zone)
-    return local.strftime("%H:%M"), f"{WEEKDAYS[LANGS.index(m.lang)][local.weekday()]}, {local:%d/%m}"
+    return local.strftime("%H:%M"), f"{weekday_names(m.lang)[local.weekday()]}, {local:%d/%m}"

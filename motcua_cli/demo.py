@@ -1,13 +1,14 @@
 """`motcua demo`: the whole hall on one machine, with a simulated day of citizens and clerks.
 
-Until the kiosk and wall-display windows exist, kiosks and counters are simulated
-devices speaking the real MQTT contract to a real hall server and Mosquitto, and
-the console shows what a person in the hall would see and hear.
+A real hall server and Mosquitto run on loopback ports. Two kiosks and the four counters are
+simulated devices speaking the real MQTT contract (their tickets print as PNG files); the wall
+display and a third kiosk open as real windows (offscreen when there is no screen). The console
+shows what a person in the hall would see and hear: the screen's calls, and what the wall
+display really said (its played.log).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -20,16 +21,16 @@ from pathlib import Path
 
 from broker.ledger import Ledger
 from broker.server import VERSION, HallServer
+from display.model import call_title
 from display.played_log import follow
 from hall.client import HallClient, RequestTimeout
 from hall.config import load_hall
 from hall.device import DeviceConfig, device_toml, load_device
-from hall.protocol import Board, Call, Status
+from hall.protocol import ACTIONS, Board, Call, Config, Fields, Reply, Status, TicketState, Topics, decode_message
+from motcua_cli.demo_hall import write_demo_hall
+from motcua_cli.paths import EXAMPLE_CATALOG, free_port
 from printer.config import check_printer
 from printer.ticket_printer import TicketPrinter
-from motcua_cli.demo_hall import EXAMPLE, write_demo_hall
-
-EXAMPLE_CATALOG = EXAMPLE.parent / "catalog.toml"
 
 # How often each service is asked for in a commune hall (rough, for the simulation only).
 DEMAND = {"ho-tich": 5, "chung-thuc": 6, "dat-dai": 2, "xa-hoi": 2, "khac": 1, "tra-ket-qua": 3}
@@ -38,13 +39,6 @@ DEMAND = {"ho-tich": 5, "chung-thuc": 6, "dat-dai": 2, "xa-hoi": 2, "khac": 1, "
 DEVICES = [("kiosk-1", "kiosk", None), ("kiosk-2", "kiosk", None), ("kiosk-3", "kiosk", None),
            ("display-1", "display", None), ("display-2", "display", None)] + [
     (f"counter-{n}", "counter", n) for n in (1, 2, 3, 4)]
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Console:
@@ -83,14 +77,26 @@ def _devices(server: HallServer, folder: Path) -> dict[str, DeviceConfig]:
     return devices
 
 
+def ask(client: HallClient, action: str, args: dict) -> Reply | None:
+    """The hall's reply, its data typed by the action (hall.protocol.ACTIONS); None when it did not answer."""
+    try:
+        raw = client.request(action, args)
+    except RequestTimeout:
+        return None
+    return Reply.from_dict(Fields(raw, "reply"), ACTIONS[action].reply)
+
+
 def kiosk_loop(dev: DeviceConfig, cfg, stop: threading.Event, out: Console, speed: float, rng: random.Random,
                folder: Path):
     """A kiosk: citizens tap a service, the hall issues a number, the ticket prints (to PNG files here)."""
-    hall: dict = {}
+    hall: list[Config] = []         # the retained config, as the kiosk window reads it
+    got_config = threading.Event()
 
     def on_message(topic: str, payload: bytes) -> None:
-        if topic.endswith("/config"):
-            hall.update(json.loads(payload))
+        message = decode_message(topic, payload)
+        if isinstance(message, Config):
+            hall.append(message)
+            got_config.set()
 
     client = HallClient(dev, subscribe=["config"], on_message=on_message, version=VERSION)
     # The demo's printer writes each ticket as a PNG (and its ESC/POS bytes) into the demo folder.
@@ -99,29 +105,29 @@ def kiosk_loop(dev: DeviceConfig, cfg, stop: threading.Event, out: Console, spee
                             folder / f"{dev.id}-spool.db",
                             on_status=lambda state: client.set_status(Status("online", "kiosk", VERSION, state)))
     client.start(wait=10)
+    got_config.wait(10)
     services, weights = zip(*[(s, w) for s, w in DEMAND.items() if cfg.service(s)], strict=True)
     categories = [c.id for c in cfg.priority.categories]
     name = dev.id.replace("kiosk-", "Kiosk ")
     while not stop.wait(rng.expovariate(speed / 3.0)):
         service = rng.choices(services, weights)[0]
         priority = rng.choice(categories) if categories and rng.random() < 0.1 else None
-        try:
-            reply = client.request("take-ticket", {"service": service, "priority": priority})
-        except RequestTimeout:
+        reply = ask(client, "take-ticket", {"service": service, "priority": priority})
+        if reply is None:
             out.say(name, "Không kết nối được máy chủ — máy không phát số.")
             continue
-        if not reply["ok"]:
-            out.say(name, f"Từ chối: {reply['error']['message']}")
+        if not reply.ok:
+            out.say(name, f"Từ chối: {reply.error.message}")
             continue
-        d = reply["data"]
-        job = printer.print_ticket(d, hall)
+        d = reply.data
+        job = printer.print_ticket(d, hall[-1])
         state = job.wait(2.0)
-        printed = (f"phiếu in ra: {folder.name}/tickets/{dev.id}/{d['ticket_id']}-{job.id}.png"
+        printed = (f"phiếu in ra: {folder.name}/tickets/{dev.id}/{d.ticket_id}-{job.id}.png"
                    if state == "printed" else job.message_vi)
-        mark = " [ƯU TIÊN]" if d["priority"] else ""
-        ahead = (f"{d['ahead']} người chờ trước, khoảng {d['wait_min']} phút" if d["ahead"]
+        mark = " [ƯU TIÊN]" if d.priority else ""
+        ahead = (f"{d.ahead} người chờ trước, khoảng {d.wait_min} phút" if d.ahead
                  else "không có người chờ trước")      # as the ticket says it, never "0 người … 0 phút"
-        out.say(name, f"Công dân lấy số {d['ticket']}{mark} — {cfg.service(service).name}; {ahead}. ({printed})")
+        out.say(name, f"Công dân lấy số {d.ticket}{mark} — {cfg.service(service).name}; {ahead}. ({printed})")
     printer.close()
     client.stop()
 
@@ -131,12 +137,9 @@ def counter_loop(dev: DeviceConfig, stop: threading.Event, out: Console, speed: 
     n = dev.counter
     who = f"Quầy {n}"
 
-    def act(action: str) -> dict | None:
-        try:
-            reply = client.request(action, {"counter": n})
-        except RequestTimeout:
-            return None
-        return reply["data"] if reply["ok"] else None
+    def act(action: str) -> TicketState | None:
+        reply = ask(client, action, {"counter": n})
+        return reply.data if reply is not None and reply.ok else None
 
     while not stop.wait(rng.uniform(0.5, 1.5) / speed):
         called = act("call-next")
@@ -147,22 +150,22 @@ def counter_loop(dev: DeviceConfig, stop: threading.Event, out: Console, speed: 
         if rng.random() < 0.07:
             stop.wait(2.0 / speed)
             act("skip")
-            out.say(who, f"Số {called['ticket']} không có mặt — chuyển sang số tiếp theo.")
+            out.say(who, f"Số {called.ticket} không có mặt — chuyển sang số tiếp theo.")
             continue
         act("serve")
         # 10-20 s per citizen: four counters then call about once every 4 s, what one voice can say
         # (about 3 s a call in a burst). Faster, the sound falls behind the screen; nothing is dropped.
         stop.wait(rng.uniform(10, 20) / speed)
         act("finish")
-        out.say(who, f"Đã giải quyết xong cho số {called['ticket']}.")
+        out.say(who, f"Đã giải quyết xong cho số {called.ticket}.")
     client.stop()
 
 
 def run_demo(args) -> int:
     speed = max(0.1, args.speed)
     data = Path(args.data)
-    config = write_demo_hall(data / "hall.toml", hall_id="cu-kty", mqtt_port=_free_port(),
-                             http_port=_free_port(), tickets_per_minute=60)
+    config = write_demo_hall(data / "hall.toml", hall_id="cu-kty", mqtt_port=free_port(),
+                             http_port=free_port(), tickets_per_minute=60)
     cfg = load_hall(config)
     out = Console(cfg.zone)
     out.say("Hệ thống", f"Khởi động {cfg.name} (bản trình diễn, mở cửa cả ngày); dữ liệu ở {data}")
@@ -174,20 +177,19 @@ def run_demo(args) -> int:
     out.say("Hệ thống", f"Niêm yết {len(catalog.procedures)} thủ tục hành chính ({EXAMPLE_CATALOG.name}).")
     d = devices["display-1"]
     out.say("Hệ thống", f"Mosquitto ở cổng {cfg.mqtt_port} (chỉ trên máy này). Xem các lượt gọi số trong một "
-                        f"cửa sổ khác: mosquitto_sub -h 127.0.0.1 -p {cfg.mqtt_port} -u {d.id} -P {d.password} "
-                        f"-t 'motcua/{cfg.id}/called'")
+                        f"cửa sổ khác: mosquitto_sub -h {cfg.local_mqtt_host} -p {cfg.mqtt_port} -u {d.id} "
+                        f"-P {d.password} -t '{Topics(cfg.id).called}'")
 
     stop = threading.Event()
     names = {c.id: c.name for c in cfg.counters}
 
     def on_display(topic: str, payload: bytes) -> None:
-        if topic.endswith("/called"):
-            call = Call.from_payload(payload)
-            again = " (gọi lại)" if call.recall else ""
-            out.say("Màn hình", f"MỜI CÔNG DÂN SỐ {call.ticket} → {names.get(call.counter, call.counter).upper()}"
-                                f"{again}")
-        elif topic.endswith("/board"):
-            latest["board"] = Board.from_payload(payload)
+        message = decode_message(topic, payload)
+        if isinstance(message, Call):
+            out.say("Màn hình", f"{call_title(message.recall)} {message.ticket} → "
+                                f"{names.get(message.counter, f'Quầy {message.counter}').upper()}")
+        elif isinstance(message, Board):
+            latest["board"] = message
 
     latest: dict[str, Board] = {}
     display = HallClient(d, subscribe=["called", "board"], on_message=on_display).start(wait=10)
@@ -242,7 +244,7 @@ def open_windows(devices: dict[str, DeviceConfig], data: Path, out: Console) -> 
     Without a screen (no DISPLAY) they still run, drawing offscreen, and the announcements are
     written as WAV files to the demo folder instead of played.
     """
-    from display.app import spawn_display
+    from motcua_cli.display_cmd import spawn_display
     folder = data / "windows"
     folder.mkdir(parents=True, exist_ok=True)
     procs = []
@@ -268,8 +270,8 @@ def open_windows(devices: dict[str, DeviceConfig], data: Path, out: Console) -> 
 
 def summary(board: Board, cfg) -> str:
     """The wall display's state in one line."""
-    counters = " | ".join(f"Q{c['id']}: {c['ticket'] or '—'}" if not c["paused"] else f"Q{c['id']}: tạm dừng"
+    counters = " | ".join(f"Q{c.id}: {c.ticket or '—'}" if not c.paused else f"Q{c.id}: tạm dừng"
                           for c in board.counters)
-    waiting = ", ".join(f"{cfg.service(s['id']).name.split(' (')[0]} {s['waiting']}" for s in board.services
-                        if s["waiting"])
+    waiting = ", ".join(f"{cfg.service(s.id).name.split(' (')[0]} {s.waiting}" for s in board.services
+                        if s.waiting)
     return f"{counters} — Đang chờ: {waiting or 'không ai'}"

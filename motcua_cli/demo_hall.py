@@ -6,15 +6,14 @@ import re
 from pathlib import Path
 
 from hall.config import WEEKDAYS
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "cu-kty" / "hall.toml"
+from motcua_cli.paths import EXAMPLE_HALL
 
 
 def demo_hall_text(hall_id: str = "cu-kty", mqtt_port: int = 1883, http_port: int = 8080,
                    tickets_per_minute: int = 6, bind: str = "127.0.0.1") -> str:
     """The example hall.toml, open 24 hours every day, on the given id and ports."""
     out = []
-    for line in EXAMPLE.read_text(encoding="utf-8").splitlines():
+    for line in EXAMPLE_HALL.read_text(encoding="utf-8").splitlines():
         key = line.split("=")[0].strip()
         if key in WEEKDAYS:
             line = f'{key} = ["00:00-24:00"]'

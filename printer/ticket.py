@@ -1,6 +1,7 @@
 """What a ticket says: everything printed, built from a take-ticket reply and the hall config.
 
-    info = TicketInfo.from_reply(reply["data"], cfg)   # hall time zone; footer DEFAULT_FOOTER unless given
+    info = TicketInfo.from_reply(issued, config)   # a TicketIssued and the retained Config (or hall.toml's
+                                                   # HallConfig); hall time zone, the hall's footer unless given
     info.label, info.counters_text, info.wait_text, info.when_text, info.qr_text
 
 The wording lives here, once, so the image ticket (printer.layout) and the text
@@ -17,12 +18,10 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
-from hall.config import HallConfig
-from hall.protocol import config_dict
+from hall.config import DEFAULT_FOOTER, WEEKDAYS_VI, HallConfig
+from hall.protocol import Config, TicketIssued
 
-DEFAULT_FOOTER = "Vui lòng giữ phiếu và chờ gọi số."
 TEST_MARK = "IN THỬ — không có giá trị"     # printed across a test ticket, top and bottom
-WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 _COUNTER_NAME = re.compile(r"quầy\s+(\S+)", re.IGNORECASE)
 
 
@@ -53,28 +52,25 @@ class TicketInfo:
             raise ValueError(f"ticket {self.ticket_id!r} has no number to print")
 
     @classmethod
-    def from_reply(cls, data: dict, hall: HallConfig | dict, footer: str | None = None,
+    def from_reply(cls, data: TicketIssued, hall: Config | HallConfig, footer: str | None = None,
                    tz: tzinfo | str | None = None, english: bool = False) -> TicketInfo:
-        """Build from a take-ticket reply's `data` and the hall: its hall.toml (HallConfig) or,
-        on a kiosk, the retained `config` message (hall.protocol.config_dict's shape)."""
-        c = config_dict(hall) if isinstance(hall, HallConfig) else hall
-        svc = next((s for s in c["services"] if s["id"] == data["service"]), None)
+        """Build from a take-ticket reply's data and the hall: on a kiosk the retained `config`
+        (Config), elsewhere its hall.toml (HallConfig, published the way the hall service does)."""
+        c = Config.from_hall(hall) if isinstance(hall, HallConfig) else hall
+        svc = c.service(data.service)
         if svc is None:
-            raise ValueError(f"ticket {data.get('ticket_id')}: service {data['service']!r} is not in the "
+            raise ValueError(f"ticket {data.ticket_id}: service {data.service!r} is not in the "
                              "hall config this kiosk has; is it older than the server's?")
-        zone = ZoneInfo(tz) if isinstance(tz, str) else (tz or ZoneInfo(c["hall"]["timezone"]))
-        counters = {k["id"]: k["name"] for k in c["counters"]}
-        names = [counters.get(n, f"Quầy {n}") for n in data["counters"]]
+        zone = ZoneInfo(tz) if isinstance(tz, str) else (tz or c.hall.zone)
+        names = [k.name if (k := c.counter(n)) else f"Quầy {n}" for n in data.counters]
         category = None
-        if data.get("priority"):
+        if data.priority:
             # An id this kiosk's config does not know still prints "ƯU TIÊN"; only the category name is lost.
-            category = next((k["name"] for k in c["priority"]["categories"] if k["id"] == data["priority"]), "")
-        return cls(hall_name=c["hall"]["name"], service_name=svc["name"], label=data["ticket"],
-                   ticket_id=data["ticket_id"], issued_at=datetime.fromtimestamp(data["issued_at"], zone),
-                   counters=tuple(names), ahead=int(data["ahead"]), wait_min=data.get("wait_min"),
-                   priority=category, service_name_en=svc["name_en"] if english else "",
-                   lookup_url=c["hall"].get("lookup_url", ""),
-                   footer=c.get("kiosk", {}).get("ticket_footer", DEFAULT_FOOTER) if footer is None else footer)
+            category = cat.name if (cat := c.category(data.priority)) else ""
+        return cls(hall_name=c.hall.name, service_name=svc.name, label=data.ticket, ticket_id=data.ticket_id,
+                   issued_at=datetime.fromtimestamp(data.issued_at, zone), counters=tuple(names), ahead=data.ahead,
+                   wait_min=data.wait_min, priority=category, service_name_en=svc.name_en if english else "",
+                   lookup_url=c.hall.lookup_url, footer=c.kiosk.ticket_footer if footer is None else footer)
 
     @property
     def is_priority(self) -> bool:
@@ -83,8 +79,8 @@ class TicketInfo:
     @property
     def counters_text(self) -> str:
         """'Mời đến quầy 1, 2' — the names shortened when they all read 'Quầy <n>'."""
-        numbers = [m.group(1) if (m := _COUNTER_NAME.fullmatch(c.strip())) else None for c in self.counters]
-        if numbers and all(numbers):
+        numbers = [m.group(1) for c in self.counters if (m := _COUNTER_NAME.fullmatch(c.strip()))]
+        if numbers and len(numbers) == len(self.counters):
             if all(n.isdigit() for n in numbers):   # config order is no use to a citizen: 3, 4 not 4, 3
                 numbers.sort(key=int)
             return "Mời đến quầy " + ", ".join(numbers)
@@ -122,7 +118,7 @@ class TicketInfo:
                "footer": self.footer, "ticket id": f"Mã phiếu: {self.ticket_id}"}
         if self.service_name_en:
             out["English service name"] = self.service_name_en
-        if self.is_priority:
+        if self.priority is not None:     # self.is_priority
             out["priority category"] = self.priority
         if self.test:
             out["test mark"] = TEST_MARK
@@ -146,10 +142,10 @@ def sample_ticket(cfg: HallConfig, service_id: str | None = None, priority: bool
     number = min(svc.first + 22, svc.last)
     label = svc.label(number)
     category = cfg.priority.categories[0].id if priority and cfg.priority.categories else None
-    data = {"ticket": label, "ticket_id": f"{SAMPLE_TIME:%Y%m%d}-{label}", "service": svc.id,
-            "priority": category, "counters": list(svc.counters), "ahead": ahead,
-            "wait_min": round(ahead * svc.minutes / len(svc.counters)),
-            "issued_at": SAMPLE_TIME.replace(tzinfo=cfg.zone).timestamp(), "day": f"{SAMPLE_TIME:%Y-%m-%d}"}
+    data = TicketIssued(ticket=label, ticket_id=f"{SAMPLE_TIME:%Y%m%d}-{label}", service=svc.id,
+                        priority=category, counters=svc.counters, ahead=ahead,
+                        wait_min=round(ahead * svc.minutes / len(svc.counters)),
+                        issued_at=SAMPLE_TIME.replace(tzinfo=cfg.zone).timestamp(), day=f"{SAMPLE_TIME:%Y-%m-%d}")
     if priority and category is None:   # a hall without categories still gets a priority sample
         return replace(TicketInfo.from_reply(data, cfg, footer), priority="")
     return TicketInfo.from_reply(data, cfg, footer)

@@ -60,13 +60,13 @@ class Hall:
         return out
 
     def ticket(self, service="ho-tich", priority=None, kiosk=KIOSK) -> str:
-        return self.do(kiosk, "take-ticket", service=service, priority=priority).data["ticket"]
+        return self.do(kiosk, "take-ticket", service=service, priority=priority).data.ticket
 
     def act(self, n: int, action="call-next", **args):
         return self.do(clerk(n), action, counter=n, **args)
 
     def call(self, n: int) -> str:
-        return self.act(n).data["ticket"]
+        return self.act(n).data.ticket
 
     def tickets(self, count: int, service="ho-tich", **kw) -> list[str]:
         return [self.ticket(service, **kw) for _ in range(count)]

@@ -36,11 +36,11 @@ def test_broker_restart_mid_run(hall, connect):
     # only now is handed the current board, retained by the new broker.
     wait_for(lambda: hall.broker.pid != old_pid and hall.broker.alive(), timeout=5)
     for client in (display, kiosk, counter):
-        wait_for(lambda: client.connects >= 2 and client.connected.is_set(), timeout=5)
+        wait_for(lambda c=client: c.connects >= 2 and c.connected.is_set(), timeout=5)
     late: list[Board] = []
     fresh = HallClient(hall.add_device("display-2", "display"), subscribe=["board"],
                        on_message=lambda t, p: late.append(Board.from_payload(p))).start(wait=5)
-    issued = lambda b: b.services[1]["last_issued"]  # noqa: E731 (chung-thuc)
+    issued = lambda b: b.services[1].last_issued  # noqa: E731 (chung-thuc)
     wait_for(lambda: late and issued(late[-1]) is not None, timeout=5)
     assert time.monotonic() - killed_at < 5
     worker.join(30)
@@ -50,8 +50,8 @@ def test_broker_restart_mid_run(hall, connect):
     assert counter.request("call-next", {"counter": 2})["data"]["ticket"] == "2001"
 
     def current(board: Board) -> bool:
-        waiting = {s["id"]: s["waiting"] for s in board.services}
-        return board.counters[1]["ticket"] == "2001" and waiting["chung-thuc"] == 7 and issued(board) == "2008"
+        waiting = {s.id: s.waiting for s in board.services}
+        return board.counters[1].ticket == "2001" and waiting["chung-thuc"] == 7 and issued(board) == "2008"
 
     wait_for(lambda: boards and current(boards[-1]), timeout=5)
     wait_for(lambda: late and current(late[-1]), timeout=5)

@@ -16,31 +16,45 @@ import pytest
 
 from display.config import display_config
 from display.model import NO_SOUND, PAUSED, BoardModel, split_notice
+from hall.config import load_hall
 from hall.device import load_device
-from hall.protocol import Board, Call
+from hall.protocol import (
+    Board,
+    Call,
+    CallRow,
+    Config,
+    CounterInfo,
+    CounterRow,
+    HallInfo,
+    HoursInfo,
+    PriorityInfo,
+    ServiceInfo,
+    ServiceRow,
+    config_payload,
+)
 from hall.tomlcheck import ConfigError
-from tests.conftest import at
+from tests.conftest import EXAMPLE, at
 
-CONFIG = {
-    "hall": {"id": "cu-kty", "name": "UBND xã Cư Kty", "timezone": "Asia/Ho_Chi_Minh"},
-    "counters": [{"id": n, "name": f"Quầy {n}"} for n in (1, 2, 3, 4)],
-    "services": [{"id": "ho-tich", "name": "Hộ tịch"}, {"id": "khac", "name": "Lĩnh vực khác (khiếu nại)"}],
-    "notice": "Giờ làm việc: 7:00–11:30.",
-}
+CONFIG = Config(
+    hall=HallInfo("cu-kty", "UBND xã Cư Kty", timezone="Asia/Ho_Chi_Minh"),
+    counters=tuple(CounterInfo(n, f"Quầy {n}") for n in (1, 2, 3, 4)),
+    services=(ServiceInfo("ho-tich", "Hộ tịch", "", "", 1001, 1999, (1, 2)),
+              ServiceInfo("khac", "Lĩnh vực khác (khiếu nại)", "", "", 6001, 6999, (4,))),
+    hours=HoursInfo(3, ((),) * 7, ()), priority=PriorityInfo("interleave", 3),
+    notice="Giờ làm việc: 7:00–11:30.",
+)
 T0 = at(hour=9)
 SPEAK_S = 10.0     # how long the fake speaker takes per announcement
 
 
 def board(seq: int, calls: list[Call] = (), paused: int | None = None, when: float = T0) -> Board:
     serving = {c.counter: c.ticket for c in sorted(calls, key=lambda c: c.seq)}
-    counters = [{"id": n, "name": f"Quầy {n}", "paused": n == paused,
-                 "state": "paused" if n == paused else "called" if n in serving else "idle",
-                 "ticket": serving.get(n), "ticket_id": None, "service": None} for n in (1, 2, 3, 4)]
+    counters = [CounterRow(n, f"Quầy {n}", n == paused,
+                           "paused" if n == paused else "called" if n in serving else "idle", serving.get(n))
+                for n in (1, 2, 3, 4)]
     return Board(seq=seq, day="2026-11-25", at=when, open=True, counters=counters,
-                 services=[{"id": "ho-tich", "waiting": 7, "wait_min": 12, "last_issued": "1009"},
-                           {"id": "khac", "waiting": 0, "wait_min": 0, "last_issued": None}],
-                 calls=[{"seq": c.seq, "ticket": c.ticket, "counter": c.counter, "service": c.service,
-                         "recall": c.recall, "at": c.at} for c in sorted(calls, key=lambda c: -c.seq)][:10])
+                 services=[ServiceRow("ho-tich", 7, 12, "1009"), ServiceRow("khac", 0, 0, None)],
+                 calls=[CallRow.of(c) for c in sorted(calls, key=lambda c: -c.seq)][:10])
 
 
 def call(seq: int, ticket: str, counter: int = 1, recall: bool = False, when: float = T0) -> Call:
@@ -227,6 +241,28 @@ def test_the_view_shows_counters_waiting_and_the_header():
     # A `called` newer than the board shows on its counter at once, before the next board.
     m.on_called(call(2, "1002", 2), T0 + 1)
     assert m.view(T0 + 1).counters[1].text == "1002"
+
+
+def test_the_config_the_hall_publishes_names_the_counters_and_services_and_sets_the_clock():
+    # The bytes the hall service sends on `config`, read the way the display app reads them.
+    cfg = replace(load_hall(EXAMPLE), timezone="Asia/Tokyo", notice="Xin chào.")
+    m = BoardModel(display_config({}))
+    assert m.on_config(Config.from_payload(config_payload(cfg)), T0)
+    m.on_board(board(1), T0)
+    v = m.view(T0)
+    assert (v.hall_name, v.notice) == (cfg.name, "Xin chào.")
+    assert [c.name for c in v.counters] == [c.name for c in cfg.counters]
+    assert [s.name for s in v.services] == [s.name for s in cfg.services]
+    assert m.clock(at(hour=9, minute=5)) == ("Thứ Tư, 25/11/2026", "11:05")    # Tokyo is two hours ahead
+    assert m.clock(at(day=29, hour=9)) == ("Chủ nhật, 29/11/2026", "11:00")
+
+
+def test_the_call_title_says_whether_it_is_a_recall():
+    m = started()
+    m.on_called(call(2, "1002", 2), T0)
+    assert m.view(T0).newest.title == "MỜI CÔNG DÂN SỐ"
+    m.on_called(call(3, "1002", 2, recall=True), T0 + 5)
+    assert m.view(T0 + 5).newest.title == "MỜI LẠI CÔNG DÂN SỐ"
 
 
 def test_the_newest_call_blinks_for_highlight_seconds_then_stays_still():

@@ -6,9 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from broker.model import Device, Ticket
+from broker.engine import Engine
+from broker.model import Device, Saved, Ticket
 from hall.config import load_hall
-from hall.protocol import Request
+from hall.protocol import ProtocolError, Rated, Request, decode_request
 from tests.conftest import at
 from tests.engine_hall import CFG, KIOSK, MINUTE, ROOMY, Hall, clerk, replay
 
@@ -44,7 +45,7 @@ def small(tmp_path):
 def test_numbering_per_service():
     h = Hall()
     first = h.do(KIOSK, "take-ticket", service="ho-tich")
-    assert first.data == {
+    assert first.data.to_dict() == {
         "ticket": "1001", "ticket_id": "20261125-1001", "service": "ho-tich", "priority": None,
         "counters": [1, 2], "ahead": 0, "wait_min": 0, "issued_at": at(), "day": "2026-11-25"}
     assert [e.kind for e in first.events] == ["issued"] and first.events[0].data["number"] == 1001
@@ -60,7 +61,7 @@ def test_labels_prefix_and_zero_padding(small):
     assert h.t("B07").id == "20261125-B07" and h.t("B07").number == 7
     h.call(1)               # this hall rates on 5 levels: 5 is a valid score here, not in the example
     h.act(1, "finish")      # only a served ticket can be rated
-    assert h.act(1, "rate", ticket=h.t("A001").id, score=5).data["score"] == 5
+    assert h.act(1, "rate", ticket=h.t("A001").id, score=5).data.to_dict()["score"] == 5
 
 
 def test_numbers_exhausted(small):
@@ -100,7 +101,8 @@ def test_rollover_at_reset_hour():
         [1, 2, 3, 4], (None, False))
     h.now = at(day=26, hour=9)
     assert h.ticket() == "1001" and h.t("1001").id == "20261126-1001"
-    assert h.engine.board(h.now)["calls"] == [] and h.engine.board(h.now)["services"][3]["waiting"] == 0
+    board = h.engine.board(h.now, 0).to_dict()
+    assert board["calls"] == [] and board["services"][3]["waiting"] == 0
     assert h.call(1) == "1001" and h.engine.call_seq == seq + 1     # call seq only grows
 
 
@@ -148,7 +150,7 @@ def test_unknown_service_and_priority():
     h = Hall()
     h.refused(KIOSK, "take-ticket", "unknown_service", service="thue")
     h.refused(KIOSK, "take-ticket", "unknown_priority", service="ho-tich", priority="vip")
-    assert h.do(KIOSK, "take-ticket", service="ho-tich", priority="merit").data["priority"] == "merit"
+    assert h.do(KIOSK, "take-ticket", service="ho-tich", priority="merit").data.to_dict()["priority"] == "merit"
 
 
 def test_roles():
@@ -178,7 +180,7 @@ def test_call_next_takes_oldest_across_the_counters_services():
 def test_priority_strict():
     h = Hall(replace(ROOMY, priority=replace(ROOMY.priority, policy="strict")))
     labels = [h.ticket(), h.ticket(), h.ticket(priority="elderly"), h.ticket(priority="merit")]
-    assert h.do(KIOSK, "take-ticket", service="ho-tich", priority="pregnant").data["ahead"] == 2
+    assert h.do(KIOSK, "take-ticket", service="ho-tich", priority="pregnant").data.to_dict()["ahead"] == 2
     assert [h.call(1) for _ in range(5)] == [labels[2], labels[3], "1005", labels[0], labels[1]]
 
 
@@ -203,7 +205,7 @@ def test_transfer_to_service_keeps_number_and_place():
     h.ticket("dat-dai"), h.ticket("dat-dai")
     assert h.call(1) == "1001"
     out = h.act(1, "transfer", service="dat-dai")
-    assert out.data == {"ticket": "1001", "ticket_id": "20261125-1001", "service": "dat-dai",
+    assert out.data.to_dict() == {"ticket": "1001", "ticket_id": "20261125-1001", "service": "dat-dai",
                         "state": "waiting", "priority": None, "counter": None}
     assert out.events[0].kind == "transferred" and h.engine.counters[1].current is None
     assert h.t("1001").issued_at == issued
@@ -240,17 +242,17 @@ def test_recall_skip_finish_serve():
     again = h.act(1, "recall").calls[0]
     assert (first.recall, again.recall) == (False, True)
     assert (again.ticket, again.counter, again.service, again.seq) == ("1001", 1, "ho-tich", first.seq + 1)
-    assert h.t("1001").calls == 2 and h.engine.board(h.now)["calls"][0]["recall"] is True
-    assert h.act(1, "skip").data["state"] == "no_show"
+    assert h.t("1001").calls == 2 and h.engine.board(h.now, 0).to_dict()["calls"][0]["recall"] is True
+    assert h.act(1, "skip").data.to_dict()["state"] == "no_show"
     assert h.engine.counters[1].current is None and "ho-tich" not in h.engine.samples
     h.refused(clerk(1), "skip", "no_current_ticket", counter=1)
     h.call(1)
     h.now += 2 * MINUTE
-    assert h.act(1, "serve").data["state"] == "serving"
+    assert h.act(1, "serve").data.to_dict()["state"] == "serving"
     # A recall while serving leaves the ticket serving, and so must the event log say.
-    assert h.act(1, "recall").data["state"] == "serving" and replay(h.events)["20261125-1002"] == "serving"
+    assert h.act(1, "recall").data.to_dict()["state"] == "serving" and replay(h.events)["20261125-1002"] == "serving"
     h.now += 5 * MINUTE
-    assert h.act(1, "finish").data["state"] == "finished"
+    assert h.act(1, "finish").data.to_dict()["state"] == "finished"
     assert list(h.engine.samples["ho-tich"]) == [5 * MINUTE]    # from serving, not from the call
     h.refused(clerk(1), "finish", "no_current_ticket", counter=1)
     assert [e.kind for e in h.events][3:] == [
@@ -276,8 +278,8 @@ def test_pause_and_resume():
     assert h.act(1, "pause").events[0].kind == "paused"
     assert h.act(1, "pause").events == []           # already paused: nothing to store
     h.refused(clerk(1), "call-next", "counter_paused", counter=1)
-    assert h.engine.board(h.now)["counters"][0]["state"] == "paused"
-    assert h.act(1, "finish").data["state"] == "finished"    # the citizen at the desk is still served
+    assert h.engine.board(h.now, 0).to_dict()["counters"][0]["state"] == "paused"
+    assert h.act(1, "finish").data.to_dict()["state"] == "finished"    # the citizen at the desk is still served
     assert h.act(1, "resume").events[0].kind == "resumed"
     assert h.call(1) == "1002"
 
@@ -299,20 +301,61 @@ def test_rate():
     h.refused(clerk(2), "rate", "not_rateable", counter=2, ticket="20261125-1002", score=1)
 
 
+def test_rate_names_the_ticket_by_ticket_id_and_still_accepts_ticket():
+    """Issue 9: `ticket` is the printed label everywhere but in `rate`; `ticket_id` is its name now."""
+    h = Hall()
+    h.tickets(3)
+    for _ in range(3):
+        h.call(1)
+        h.act(1, "serve")
+    assert h.act(1, "rate", ticket_id="20261125-1003", score=2).data == Rated("20261125-1003", 2)
+    h.refused(clerk(1), "rate", "bad_request", counter=1, score=1)            # neither name
+    err = h.refused(clerk(1), "rate", "bad_request", counter=1, ticket_id="20261125-1003",
+                    ticket="20261125-1002", score=1)                           # two different tickets
+    assert "different" in err.detail
+    h.refused(clerk(1), "rate", "already_rated", counter=1, ticket_id="20261125-1003", ticket="20261125-1003",
+              score=1)                                                         # both, the same: one ticket
+
+
+def test_rate_arguments_as_the_wire_gives_them():
+    req = decode_request("rate", b'{"v":1,"id":"r1","counter":1,"ticket_id":"20261125-1001","score":2}')
+    assert req.args == {"counter": 1, "ticket_id": "20261125-1001", "score": 2}
+    assert decode_request("rate", b'{"v":1,"id":"r1","counter":1,"ticket":"x","score":2}').args["ticket"] == "x"
+    with pytest.raises(ProtocolError) as err:
+        decode_request("rate", b'{"v":1,"id":"r1","counter":1,"ticket_id":7,"score":2}')
+    assert err.value.code == "bad_request" and err.value.rid == "r1"
+
+
+def test_the_day_only_moves_forward_across_a_restart():
+    """A clock set back at boot must not reopen a day whose numbers were issued: restore keeps the later day."""
+    asked = []
+
+    def saved(day):
+        asked.append(day)
+        return Saved([], [], 0, [], {})
+
+    engine = Engine(ROOMY, at(day=24))
+    engine.restore("2026-11-25", saved)
+    assert engine.day == "2026-11-25" and asked == ["2026-11-25"]
+    engine = Engine(ROOMY, at(day=26))
+    engine.restore("2026-11-25", saved)
+    assert engine.day == "2026-11-26" and asked[-1] == "2026-11-26"
+
+
 # --- what citizens and the board are told -------------------------------------------
 
 def test_waiting_ahead_and_estimated_wait():
     h = Hall()
     # ho-tich: 10 configured minutes, counters 1 and 2: each person ahead adds 10/2 minutes.
-    waits = [h.do(KIOSK, "take-ticket", service="ho-tich").data for _ in range(4)]
+    waits = [h.do(KIOSK, "take-ticket", service="ho-tich").data.to_dict() for _ in range(4)]
     assert [(d["ahead"], d["wait_min"]) for d in waits] == [(0, 0), (1, 5), (2, 10), (3, 15)]
     h.act(2, "pause")
-    assert h.engine.board(h.now)["services"][0]["wait_min"] == 40      # 4 waiting, one counter
+    assert h.engine.board(h.now, 0).to_dict()["services"][0]["wait_min"] == 40      # 4 waiting, one counter
     h.serve_for(1, 4), h.serve_for(1, 8)
     assert h.engine.service_minutes("ho-tich") == 10                    # 2 samples: not yet trusted
     h.serve_for(1, 6)
     assert h.engine.service_minutes("ho-tich") == 6                     # (4 + 8 + 6) / 3
-    assert h.do(KIOSK, "take-ticket", service="ho-tich").data["wait_min"] == 6      # 1 ahead
+    assert h.do(KIOSK, "take-ticket", service="ho-tich").data.to_dict()["wait_min"] == 6      # 1 ahead
     h.act(2, "resume")
     assert h.engine.estimate_minutes("ho-tich", 4) == 12
     h.act(1, "pause"), h.act(2, "pause")
@@ -323,7 +366,7 @@ def test_board():
     h = Hall()
     h.tickets(2), h.ticket("dat-dai")
     h.call(1), h.call(3), h.act(3, "serve"), h.act(4, "pause")
-    b = h.engine.board(h.now)
+    b = h.engine.board(h.now, 0).to_dict()
     assert (b["day"], b["open"]) == ("2026-11-25", True)
     assert [(c["id"], c["name"], c["state"], c["ticket"], c["service"]) for c in b["counters"]] == [
         (1, "Quầy 1", "called", "1001", "ho-tich"), (2, "Quầy 2", "idle", None, None),
@@ -331,7 +374,7 @@ def test_board():
     assert b["services"][0] == {"id": "ho-tich", "waiting": 1, "wait_min": 5, "last_issued": "1002"}
     assert b["services"][1] == {"id": "chung-thuc", "waiting": 0, "wait_min": 0, "last_issued": None}
     assert [(c["ticket"], c["counter"]) for c in b["calls"]] == [("3001", 3), ("1001", 1)]   # newest first
-    assert not h.engine.board(at(hour=12))["open"]
+    assert not h.engine.board(at(hour=12), 0).to_dict()["open"]
 
 
 @pytest.mark.parametrize("device, action, args, code", [
@@ -366,9 +409,9 @@ def test_ticket_sent_to_a_counter_still_counts_as_waiting_for_its_service():
     h.tickets(3)
     h.call(1)
     h.act(1, "transfer", to_counter=2)
-    board = {s["id"]: s for s in h.engine.board(h.now)["services"]}
+    board = {s["id"]: s for s in h.engine.board(h.now, 0).to_dict()["services"]}
     assert board["ho-tich"]["waiting"] == 3
-    assert h.do(KIOSK, "take-ticket", service="ho-tich").data["ahead"] == 3
+    assert h.do(KIOSK, "take-ticket", service="ho-tich").data.to_dict()["ahead"] == 3
 
 
 def test_a_clock_set_back_never_reopens_an_earlier_day():
@@ -391,7 +434,7 @@ def test_recall_keeps_the_first_call_time_and_rating_needs_service():
     assert h.t("1001").called_at == first_call     # the wait for the citizen counts as service time
     h.refused(clerk(1), "rate", "not_rateable", counter=1, ticket=h.t("1001").id, score=2)
     h.act(1, "serve")
-    assert h.act(1, "rate", ticket=h.t("1001").id, score=2).data["score"] == 2
+    assert h.act(1, "rate", ticket=h.t("1001").id, score=2).data.to_dict()["score"] == 2
 
 
 def test_a_priority_ticket_is_told_what_is_really_ahead_under_interleave():
@@ -400,18 +443,18 @@ def test_a_priority_ticket_is_told_what_is_really_ahead_under_interleave():
     h = Hall()
     h.tickets(8)
     assert [h.call(1) for _ in range(3)] == ["1001", "1002", "1003"]   # counter 1 made its 3 ordinary calls
-    reply = h.do(KIOSK, "take-ticket", service="ho-tich", priority="elderly").data
+    reply = h.do(KIOSK, "take-ticket", service="ho-tich", priority="elderly").data.to_dict()
     assert (reply["ahead"], reply["wait_min"]) == (0, 0)
     assert h.call(1) == reply["ticket"]
     # The estimate agrees with the calls as they come, counters 1 and 2 of ho-tich taking turns.
     for ordinary, priorities, runs in [(5, 0, (0, 0)), (5, 1, (0, 0)), (9, 2, (2, 0)), (2, 3, (0, 0)), (0, 2, (0, 0))]:
         h = Hall()
-        for n, run in zip((1, 2), runs):
+        for n, run in zip((1, 2), runs, strict=True):
             h.engine.counters[n].ordinary_run = run
         h.tickets(ordinary)
         for _ in range(priorities):
             h.ticket(priority="disabled")
-        mine = h.do(KIOSK, "take-ticket", service="ho-tich", priority="elderly").data
+        mine = h.do(KIOSK, "take-ticket", service="ho-tich", priority="elderly").data.to_dict()
         called, turn = [], 0
         while mine["ticket"] not in called:
             called.append(h.call(1 + turn % 2))

@@ -15,7 +15,7 @@ import pytest
 from hall.catalog import load_catalog
 from hall.client import HallClient
 from hall.config import load_hall
-from hall.protocol import Board, config_dict
+from hall.protocol import Board, Config, ServiceRow
 from kiosk.model import KioskModel, Settings
 from kiosk.procedures import KioskCatalog
 from kiosk.texts import TEXTS
@@ -24,16 +24,16 @@ from kiosk.worker import Worker
 from printer.job import JobHandle
 from tests.conftest import EXAMPLE, ROOT, at, read_db
 
-CONFIG = config_dict(load_hall(EXAMPLE))
+CONFIG = Config.from_hall(load_hall(EXAMPLE))
 CATALOG = KioskCatalog(load_catalog(ROOT / "examples" / "cu-kty" / "catalog.toml"))
 T0 = at()                      # Wednesday 25/11/2026 09:00, hall time: open
 
 
 def board(open_=True, seq=1, waiting=3, wait_min=30) -> Board:
     return Board(seq=seq, day="2026-11-25", at=T0, open=open_, counters=[],
-                 services=[{"id": s["id"], "waiting": waiting if s["id"] == "ho-tich" else 0,
-                            "wait_min": wait_min if s["id"] == "ho-tich" else 0, "last_issued": None}
-                           for s in CONFIG["services"]], calls=[])
+                 services=[ServiceRow(s.id, waiting if s.id == "ho-tich" else 0,
+                                      wait_min if s.id == "ho-tich" else 0, None)
+                           for s in CONFIG.services], calls=[])
 
 
 def kiosk(now=T0, **settings) -> KioskModel:
@@ -155,7 +155,7 @@ def test_double_tap_and_taps_aimed_at_the_previous_screen_are_ignored():
 
 def test_kiosk_rate_limit_and_the_halls_refusal():
     m = kiosk()
-    limit = CONFIG["kiosk"]["tickets_per_minute"]
+    limit = CONFIG.kiosk.tickets_per_minute
     t = T0
     for n in range(limit):
         cmd = m.tap_service("ho-tich", t)
@@ -331,7 +331,7 @@ class FakePrinter:
         self.jobs: list[JobHandle] = []
 
     def print_ticket(self, data, config):
-        job = JobHandle(len(self.jobs) + 1, data["ticket_id"], data["ticket"], False, "queued")
+        job = JobHandle(len(self.jobs) + 1, data.ticket_id, data.ticket, False, "queued")
         self.jobs.append(job)
         return job
 
@@ -410,3 +410,25 @@ def test_a_full_disk_on_the_hall_server_is_said_plainly():
     assert view(m, T0).message == "Hệ thống tạm ngưng cấp số, vui lòng báo cán bộ."
     m.lang = "en"
     assert view(m, T0).message == "Tickets are paused for now. Please tell a member of staff."
+
+
+def test_a_reply_the_kiosk_cannot_read_issues_no_half_ticket():
+    """Issue 9: the reply is read as a typed Reply; a wrong shape is refused plainly, never a KeyError."""
+    m = kiosk()
+    cmd = m.tap_service("ho-tich", T0)
+    broken = reply()
+    del broken["data"]["ticket_id"]
+    m.on_reply(cmd.rid, broken, T0 + 0.2)
+    v = view(m, T0 + 0.2)
+    assert v.screen == "home" and m.ticket is None and v.busy == ""
+    assert v.message == "Chưa lấy được số. Vui lòng báo cán bộ."
+
+
+def test_the_config_as_it_comes_over_the_wire_drives_the_screens():
+    m = KioskModel(Settings(), now=T0)
+    m.on_config(Config.from_payload(CONFIG.to_payload()), T0)
+    m.on_connection(True, T0)
+    sat_noon = at(2026, 11, 28, 12)
+    assert m.screen(sat_noon) == "closed" and m.screen(T0) == "home"
+    assert view(m, sat_noon).body.lines[-1] == "Mở cửa lại: Thứ Hai 07:00"
+    assert [i.id for i in view(m, T0).body.services] == [s.id for s in CONFIG.services]

@@ -39,8 +39,8 @@ def test_take_ticket_then_call_over_mqtt(hall, connect):
     call = Call.from_payload(calls[0])
     assert (call.ticket, call.counter, call.recall) == ("1001", 1, False)
     board = wait_for(lambda: [Board.from_payload(p) for p in inbox.on(kiosk.topics.board)
-                              if Board.from_payload(p).counters[0]["ticket"] == "1001"])[-1]
-    assert board.services[0]["waiting"] == 1
+                              if Board.from_payload(p).counters[0].ticket == "1001"])[-1]
+    assert board.services[0].waiting == 1
     seqs = [Board.from_payload(p).seq for p in inbox.on(kiosk.topics.board)]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
 
