@@ -27,9 +27,9 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from display.announce_queue import Announcement, AnnouncementQueue
 from display.backends import Backend
@@ -75,7 +75,7 @@ class Announcer:
         self._naming: Announcement | None = None   # the call whose words are being played (for the log)
         self._thread = threading.Thread(target=self._run, name="announcer", daemon=True)
 
-    def start(self) -> "Announcer":
+    def start(self) -> Announcer:
         self._thread.start()
         return self
 

@@ -1,12 +1,11 @@
-"""The wall display's screen: renders a model View, nothing more (board.kv lays it out).
+"""The wall display's screen: renders a display.views.BoardView, nothing more (board.kv lays it out).
 
-The screen holds no queue logic: DisplayApp feeds it `show(view)` from a batched trigger,
-`tick(now)` once a second for the clock, and `blink()` while the newest call is fresh.
+The screen holds no queue logic and writes no text of its own (display/views.py computes every
+one): DisplayApp feeds it `show_call(board)` and `show_rest(board)` from a batched trigger,
+`tick(date, clock)` once a second for the clock, and `blink()` while the newest call is fresh.
 """
 
 from __future__ import annotations
-
-import re
 
 from kivy.clock import Clock
 from kivy.core.text import Label as CoreLabel
@@ -14,7 +13,9 @@ from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
-from display.model import CallView, View, split_notice
+from display.model import split_notice
+from display.views import BoardView
+from ui.widgets import fill
 
 
 class CounterTile(BoxLayout):
@@ -34,18 +35,13 @@ class CallChip(BoxLayout):
     counter = StringProperty("")
 
 
-def short_service(name: str) -> str:
-    """'Lĩnh vực khác (khiếu nại, thi đua, giáo dục)' → 'Lĩnh vực khác': the brackets do not fit a row."""
-    return re.sub(r"\s*\(.*\)\s*$", "", name) or name
-
-
 class BoardScreen(Screen):
     lit = BooleanProperty(False)          # the call panel's blink phase
     notice_pages = ListProperty([])
 
     def __init__(self, notice_page_s: int = 8, **kw):
         super().__init__(**kw)
-        self.view: View | None = None
+        self.view: BoardView | None = None
         self.notice_page_s = notice_page_s
         self._notice_text = ""
         self._page = 0
@@ -54,39 +50,38 @@ class BoardScreen(Screen):
 
     # --- what the app calls ----------------------------------------------------------
 
-    def show(self, view: View) -> None:
-        self.show_call(view)
-        self.show_rest(view)
+    def show(self, board: BoardView) -> None:
+        self.show_call(board)
+        self.show_rest(board)
 
-    def show_call(self, view: View) -> None:
+    def show_call(self, board: BoardView) -> None:
         """The header and the big call: what must reach the wall in the very next frame."""
-        ids = self.ids
-        ids.hall_name.text = view.hall_name
-        self._mark(ids.offline, view.offline)
-        self._mark(ids.no_sound, view.no_sound)
-        self._show_call(view.newest)
-        if not view.newest or not view.newest.highlighted:
+        ids, call = self.ids, board.call
+        ids.hall_name.text = board.hall_name
+        self._mark(ids.offline, board.offline)
+        self._mark(ids.no_sound, board.no_sound)
+        ids.call_title.text, ids.call_number.text, ids.call_counter.text = call.title, call.number, call.counter
+        ids.to_counter.text = call.to_counter
+        if not call.lit:
             self.lit = False
 
-    def show_rest(self, view: View) -> None:
+    def show_rest(self, board: BoardView) -> None:
         """Counters, waiting, last calls, notice: a frame later costs nothing a citizen can see."""
         ids, old = self.ids, self.view
-        self.view = view
-        if old is None or old.counters != view.counters:
-            self._fill(ids.counters, CounterTile, [dict(name=c.name.upper(), text=c.text, state=c.state)
-                                                   for c in view.counters])
+        self.view = board
+        if old is None or old.counters != board.counters:
+            fill(ids.counters, CounterTile, [dict(name=c.name, text=c.text, state=c.state) for c in board.counters])
             ids.counters.cols = None
-            ids.counters.rows = 1 if len(view.counters) <= 4 else 2
-        if old is None or old.services != view.services:
-            ids.waiting_title.text = "ĐANG CHỜ" if view.open else "ĐANG CHỜ · đã hết giờ lấy số"
-            self._fill(ids.services, ServiceRow, [dict(name=short_service(s.name), waiting=str(s.waiting),
-                                                       wait=f"~{s.wait_min} phút" if s.waiting else "")
-                                                  for s in view.services])
-        if old is None or old.last_calls != view.last_calls:
-            self._fill(ids.last_calls, CallChip, [dict(ticket=c.ticket, counter=f"Quầy {c.counter}")
-                                                  for c in view.last_calls])
-        if view.notice != self._notice_text:
-            self._notice_text = view.notice
+            ids.counters.rows = 1 if len(board.counters) <= 4 else 2
+        if old is None or old.services != board.services or old.waiting_title != board.waiting_title:
+            ids.waiting_title.text = board.waiting_title
+            fill(ids.services, ServiceRow, [dict(name=s.name, waiting=s.waiting, wait=s.wait)
+                                            for s in board.services])
+        if old is None or old.last_calls != board.last_calls:
+            ids.last_calls_title.text = board.last_calls_title
+            fill(ids.last_calls, CallChip, [dict(ticket=c.ticket, counter=c.counter) for c in board.last_calls])
+        if board.notice != self._notice_text:
+            self._notice_text = board.notice
             self._paginate(force=True)
 
     def tick(self, date: str, clock: str) -> None:
@@ -99,17 +94,6 @@ class BoardScreen(Screen):
 
     # --- helpers -----------------------------------------------------------------------
 
-    def _show_call(self, call: CallView | None) -> None:
-        ids = self.ids
-        if call is None:
-            ids.call_title.text = "MỜI CÔNG DÂN SỐ"
-            ids.call_number.text = "—"
-            ids.call_counter.text = "—"
-            return
-        ids.call_title.text = "MỜI LẠI CÔNG DÂN SỐ" if call.recall else "MỜI CÔNG DÂN SỐ"
-        ids.call_number.text = call.ticket
-        ids.call_counter.text = str(call.counter)
-
     @staticmethod
     def _mark(label, text: str) -> None:
         """Show a header mark with this text, or hide it ("") so that it takes no room."""
@@ -120,17 +104,6 @@ class BoardScreen(Screen):
         label.size_hint_y = 1 if text else None
         if not text:
             label.height = 0
-
-    @staticmethod
-    def _fill(layout, cls, rows: list[dict]) -> None:
-        """Reuse the widgets already there (a redraw must not rebuild the screen)."""
-        while len(layout.children) > len(rows):
-            layout.remove_widget(layout.children[0])
-        while len(layout.children) < len(rows):
-            layout.add_widget(cls())
-        for widget, row in zip(reversed(layout.children), rows):
-            for k, v in row.items():
-                setattr(widget, k, v)
 
     def _paginate(self, force: bool = False) -> None:
         label = self.ids.notice

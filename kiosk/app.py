@@ -1,230 +1,207 @@
 """The Kivy ticket kiosk: one window, its screens fed by the model; tickets and printing in a worker.
 
-    run_kiosk("kiosk-1.toml", size=(800, 480))     # blocks until the window closes
+    prepare_kivy(window((800, 480)))     # ui.environment and kiosk.screens.window: before any `import kivy`
+    from kiosk.app import KioskApp
+    KioskApp(dev, printer_cfg, spool_path, Settings(idle_s=60)).run()   # motcua_cli/kiosk_cmd.py
 
 kiosk.backend holds everything but the screen (hall client, printer, worker). Its news — a
 message decoded on paho's thread, a printer state, a reply or print state from the worker — is
 handed to the UI thread with Clock.schedule_once_free; the model changes there, and the screen is
 redrawn by one Clock trigger however many messages came. A tap asks the model; a ticket request
-goes to the worker.
+goes to the worker. What happens is told to whoever watches (ui.observed: the probe in tests).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import os
 import time
 from pathlib import Path
 
-from hall.runtime import kivy_environment, software_version
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, NumericProperty
+from kivy.uix.screenmanager import NoTransition
+
+from hall.runtime import software_version
+from kiosk.backend import KioskBackend
+from kiosk.model import WORKER_NEWS, KioskModel, Settings
+from kiosk.screens import HERE, KV_FILES, MAX_FPS, scale
+from kiosk.views import clock_text, view
+from ui.frames import set_fps_cap
+from ui.observed import Observed
 
 log = logging.getLogger("motcua.kiosk")
-MAX_FPS = 30     # frames are drawn only on change; this caps the loop's wake-ups while in use
-IDLE_FPS = 5     # …and this while nobody touches it: a first touch-down waits ≤ 200 ms (docs/kiosk.md)
+IDLE_FPS = 5     # the cap while nobody touches it (MAX_FPS, in kiosk.screens, while in use): a first
+#                 touch-down waits ≤ 200 ms (docs/kiosk.md)
 IDLE_AFTER_S = 5.0
 
 
-def scale(width: int, height: int) -> tuple[float, bool]:
-    """(app.s, portrait): sizes in the .kv files are for 800×480; a portrait kiosk lays out for 600×1000."""
-    if height > width:
-        return min(width / 600, height / 1000), True
-    return min(width / 800, height / 480), False
+class KioskApp(Observed, App):
+    s = NumericProperty(1.0)          # scale of every size in the .kv files (1 = 800×480)
+    portrait = BooleanProperty(False)
+    title = "motcua — lấy số thứ tự"
 
+    def __init__(self, dev, printer_cfg, spool_path: Path, settings: Settings):
+        super().__init__()
+        self.dev, self.printer_cfg, self.spool_path = dev, printer_cfg, spool_path
+        self.model = KioskModel(settings, now=time.time())
+        self.backend = self.worker = None
+        self.last_view = None
+        self.tapped_at = 0.0              # time.monotonic() of the last tap handled
+        self._shown_screen = None
+        self._drawn_ticket = None         # the ticket id whose number a frame has shown
+        self._active_until = 0.0
 
-def prepare_kivy(size: tuple[int, int], fullscreen: bool) -> None:
-    """Kivy reads these when first imported: call before any `import kivy`."""
-    kivy_environment()
-    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")     # the kiosk makes no sound (the printer beeps)
-    from kivy.config import Config
-    Config.set("graphics", "width", str(size[0]))
-    Config.set("graphics", "height", str(size[1]))
-    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
-    Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
-    Config.set("graphics", "maxfps", str(MAX_FPS))
-    # 'free_all': the loop sleeps between frames, and a *free* event (Clock.schedule_once_free,
-    # which every hand-over from paho, the worker and the spool uses) wakes it at once. The
-    # 'interrupt' clock measured ~600 wake-ups a second at a 10 fps cap here (bench/kiosk.py).
-    Config.set("kivy", "kivy_clock", "free_all")
-    Config.set("input", "mouse", "mouse,disable_multitouch")   # a right click must not leave a red dot
-    Config.set("kivy", "exit_on_escape", "0")                  # a keyboard plugged in by a child
+    def build(self):
+        from kivy.core.window import Window
 
+        from kiosk.screens.closed import ClosedScreen
+        from kiosk.screens.detail import DetailScreen
+        from kiosk.screens.fields import FieldsScreen
+        from kiosk.screens.home import HomeScreen
+        from kiosk.screens.offline import OfflineScreen
+        from kiosk.screens.priority import PriorityScreen
+        from kiosk.screens.procedures import ProceduresScreen
+        from kiosk.screens.search import SearchScreen
+        from kiosk.screens.ticket import TicketScreen
+        from kiosk.screens.widgets import KioskRoot
+        for name in KV_FILES:
+            Builder.load_file(str(HERE / name))
+        Window.bind(size=self._rescale, on_touch_down=self._touched)
+        self._rescale(Window, Window.size)
+        self.root_widget = root = KioskRoot()
+        root.ids.sm.transition = NoTransition()    # an instant change: no frames spent on animation
+        root.add_screens([cls() for cls in (HomeScreen, PriorityScreen, TicketScreen, FieldsScreen,
+                                            ProceduresScreen, DetailScreen, SearchScreen, ClosedScreen,
+                                            OfflineScreen)])
+        self.redraw = Clock.create_trigger(self._redraw)
+        return root
 
-def run_kiosk(device_toml: str | Path, size: tuple[int, int] = (800, 480), fullscreen: bool = False,
-              idle_s: float = 60.0, data: str | Path | None = None, probe: bool = False) -> int:
-    """Open the kiosk for a device.toml and run until the window is closed (or `quit` on the probe)."""
-    from hall.device import load_device
-    from kiosk.backend import printer_config
-    from kiosk.model import Settings
-    dev = load_device(device_toml)
-    if dev.role != "kiosk":
-        raise RuntimeError(f"{device_toml}: device '{dev.id}' is a {dev.role}, not a kiosk")
-    folder = Path(data) if data else Path(device_toml).resolve().parent
-    folder.mkdir(parents=True, exist_ok=True)
-    printer_cfg = printer_config(dev, device_toml)    # None without [printer]; config errors before any window
-    prepare_kivy(size, fullscreen)
-    app = make_app(dev, printer_cfg, folder / f"{dev.id}-spool.db", Settings(idle_s=idle_s))
-    if probe:
-        from kiosk.probe import Probe
-        app.probe = Probe(app)
-    app.run()
-    return 0
+    def on_start(self):
+        from kivy.core.window import Window
+        # Every other thread's news (paho's, the spool's, the worker's) comes to _apply here.
+        self.backend = KioskBackend(self.dev, self.printer_cfg, self.spool_path, config=lambda: self.model.config,
+                                    deliver=lambda *a: Clock.schedule_once_free(lambda dt: self._apply(*a)),
+                                    version=software_version(), gate_s=0.5)
+        self.worker = self.backend.worker
+        Window.bind(on_flip=self._on_flip)
+        self.backend.start()
+        Clock.schedule_interval(self._tick, 1.0)
+        self._tick(0)
+        self.redraw()
 
+    def on_stop(self):
+        if self.backend is not None:
+            self.backend.stop()
 
-def make_app(dev, printer_cfg, spool_path: Path, settings):
-    from kivy.app import App
-    from kivy.clock import Clock
-    from kivy.core.window import Window
-    from kivy.lang import Builder
-    from kivy.properties import BooleanProperty, NumericProperty
-    from kivy.uix.screenmanager import NoTransition
+    # --- what a watcher sees (ui.observed) ------------------------------------------------------
+    def view(self) -> dict | None:
+        return dataclasses.asdict(self.last_view) if self.last_view else None
 
-    from kiosk.backend import KioskBackend
-    from kiosk.model import WORKER_NEWS, KioskModel
-    from kiosk.screens import HERE, KV_FILES
-    from kiosk.views import clock_text, view
+    def touch_layers(self) -> list:
+        from kiosk.screens.widgets import Overlay
+        root = self.root_widget
+        return [w for w in root.children if isinstance(w, Overlay)] or [root]
 
-    class KioskApp(App):
-        s = NumericProperty(1.0)          # scale of every size in the .kv files (1 = 800×480)
-        portrait = BooleanProperty(False)
-        title = "motcua — lấy số thứ tự"
+    def tap_wait(self, key: bool) -> float:
+        # A person taps once the screen has settled and, unless on a key, the double-tap window has
+        # passed: a test taps the kiosk as a citizen would, it does not race it.
+        m, s, now = self.model, self.model.settings, time.time()
+        return max(m.shown_at + s.settle_s - now, 0 if key else m.last_tap[1] + s.debounce_s - now, 0)
 
-        def __init__(self):
-            super().__init__()
-            self.dev, self.probe = dev, None
-            self.model = KioskModel(settings, now=time.time())
-            self.backend = self.worker = None
-            self.last_view = None
-            self._active_until = 0.0
+    def settled(self) -> bool:
+        return not self.root_widget.ids.sm.transition.is_active
 
-        def build(self):
-            for name in KV_FILES:
-                Builder.load_file(str(HERE / name))
-            from kiosk.screens.closed import ClosedScreen
-            from kiosk.screens.detail import DetailScreen
-            from kiosk.screens.fields import FieldsScreen
-            from kiosk.screens.home import HomeScreen
-            from kiosk.screens.offline import OfflineScreen
-            from kiosk.screens.priority import PriorityScreen
-            from kiosk.screens.procedures import ProceduresScreen
-            from kiosk.screens.search import SearchScreen
-            from kiosk.screens.ticket import TicketScreen
-            from kiosk.screens.widgets import KioskRoot
-            Window.bind(size=self._rescale, on_touch_down=self._touched)
-            self._rescale(Window, Window.size)
-            self.root_widget = root = KioskRoot()
-            root.ids.sm.transition = NoTransition()    # an instant change: no frames spent on animation
-            root.add_screens([cls() for cls in (HomeScreen, PriorityScreen, TicketScreen, FieldsScreen,
-                                                ProceduresScreen, DetailScreen, SearchScreen, ClosedScreen,
-                                                OfflineScreen)])
-            self.redraw = Clock.create_trigger(self._redraw)
-            return root
+    # --- UI thread --------------------------------------------------------------------------
+    def _apply(self, kind: str, *args) -> None:
+        worker = kind in WORKER_NEWS
+        if worker:
+            self.notify("worker", kind=kind, t=time.monotonic())
+        self.model.apply(kind, *args, now=time.time())
+        if not worker:
+            self.notify("message", kind=kind)
+        self.redraw()
 
-        def on_start(self):
-            # Every other thread's news (paho's, the spool's, the worker's) comes to _apply here.
-            self.backend = KioskBackend(dev, printer_cfg, spool_path, config=lambda: self.model.config,
-                                        deliver=lambda *a: Clock.schedule_once_free(lambda dt: self._apply(*a)),
-                                        version=software_version(), gate_s=0.5)
-            self.worker = self.backend.worker
-            Window.bind(on_flip=self._on_flip)
-            self.backend.start()
-            Clock.schedule_interval(self._tick, 1.0)
-            self._tick(0)
+    def _redraw(self, *_):
+        self._awake()
+        now = time.time()
+        self.last_view = v = view(self.model, now)
+        self.root_widget.show(v)
+        self._clock(now)
+        if v.screen != self._shown_screen:
+            self._shown_screen = v.screen
+            self.notify("screen", screen=v.screen, title=v.title)
+
+    def _on_flip(self, *_):
+        # The frame with the new ticket's number is out: let the worker lay out the paper copy.
+        t, sm = self.model.ticket, self.root_widget.ids.sm
+        if t and sm.current == "ticket" and sm.current_screen.number_drawn(t.data.ticket):
+            self.worker.shown()
+            if t.data.ticket_id != self._drawn_ticket:
+                self._drawn_ticket = t.data.ticket_id
+                self.notify("ticket_drawn", number=t.data.ticket, tap_t=self.tapped_at, t=time.monotonic())
+
+    def _touched(self, *_):
+        self.model.touch(time.time())
+        self._awake()
+
+    def _awake(self):
+        # Full speed while someone uses the kiosk; _tick slows the loop down again when idle.
+        self._active_until = time.monotonic() + IDLE_AFTER_S
+        set_fps_cap(MAX_FPS)
+
+    def _tick(self, dt):
+        if time.monotonic() > self._active_until:
+            set_fps_cap(IDLE_FPS)
+        now = time.time()
+        if self.model.tick(now):
             self.redraw()
-            if self.probe:
-                self.probe.start()
+        self._clock(now)
 
-        def on_stop(self):
-            if self.backend is not None:
-                self.backend.stop()
+    def _clock(self, now: float) -> None:
+        # Kivy redraws only when a label's text really changes: once a minute here.
+        ids = self.root_widget.ids
+        ids.clock.text, ids.date.text = clock_text(self.model, now)
 
-        # --- UI thread --------------------------------------------------------------------------
-        def _apply(self, kind: str, *args) -> None:
-            worker = kind in WORKER_NEWS
-            if self.probe and worker:
-                self.probe.event("worker", kind=kind, t=time.monotonic())
-            self.model.apply(kind, *args, now=time.time())
-            if self.probe and not worker:
-                self.probe.event("message", kind=kind)
-            self.redraw()
+    def _rescale(self, window, size):
+        self.s, self.portrait = scale(*size)
 
-        def _redraw(self, *_):
-            self._awake()
-            now = time.time()
-            self.last_view = v = view(self.model, now)
-            self.root_widget.show(v)
-            self._clock(now)
-            if self.probe:
-                self.probe.shown(v)
+    # --- taps (kv: on_release: app.tap_…) ---------------------------------------------------
+    def _do(self, method: str, *args, **kw):
+        self.tapped_at = time.monotonic()
+        result = getattr(self.model, method)(*args, now=time.time(), **kw)
+        if result is not None:        # a TakeTicket: off to the worker, never sent from here
+            self.worker.submit(result)
+        self.redraw()
 
-        def _on_flip(self, *_):
-            # The frame with the new ticket's number is out: let the worker lay out the paper copy.
-            t, sm = self.model.ticket, self.root_widget.ids.sm
-            if t and sm.current == "ticket" and sm.current_screen.number_drawn(t.data["ticket"]):
-                self.worker.shown()
+    def tap_service(self, service):
+        self._do("tap_service", service)
 
-        def _touched(self, *_):
-            self.model.touch(time.time())
-            self._awake()
+    def tap_take_for_procedure(self):
+        self._do("tap_procedure_ticket")
 
-        def _awake(self):
-            # Full speed while someone uses the kiosk; _tick slows the loop down again when idle.
-            self._active_until = time.monotonic() + IDLE_AFTER_S
-            if Clock._max_fps != MAX_FPS:
-                Clock._max_fps = MAX_FPS
+    def tap_nav(self, nav, field_id=None, proc_id=None):
+        self._do("tap_nav", nav, field_id=field_id, proc_id=proc_id)
 
-        def _tick(self, dt):
-            if Clock._max_fps != IDLE_FPS and time.monotonic() > self._active_until:
-                Clock._max_fps = IDLE_FPS
-            now = time.time()
-            if self.model.tick(now):
-                self.redraw()
-            self._clock(now)
+    def tap_priority(self, category):
+        self._do("tap_priority", category)
 
-        def _clock(self, now: float) -> None:
-            # Kivy redraws only when a label's text really changes: once a minute here.
-            ids = self.root_widget.ids
-            ids.clock.text, ids.date.text = clock_text(self.model, now)
+    def tap_cancel_priority(self):
+        self._do("tap_cancel_priority")
 
-        def _rescale(self, window, size):
-            self.s, self.portrait = scale(*size)
+    def tap_back(self):
+        self._do("tap_back")
 
-        # --- taps (kv: on_release: app.tap_…) ---------------------------------------------------
-        def _do(self, method: str, *args, **kw):
-            result = getattr(self.model, method)(*args, now=time.time(), **kw)
-            if result is not None:        # a TakeTicket: off to the worker, never sent from here
-                self.worker.submit(result)
-            self.redraw()
+    def tap_key(self, key):
+        self._do("tap_key", key)
 
-        def tap_service(self, service):
-            self._do("tap_service", service)
+    def tap_ok(self):
+        self._do("tap_ok")
 
-        def tap_take_for_procedure(self):
-            self._do("tap_procedure_ticket")
+    def tap_done(self):
+        self._do("tap_done")
 
-        def tap_nav(self, nav, field_id=None, proc_id=None):
-            self._do("tap_nav", nav, field_id=field_id, proc_id=proc_id)
-
-        def tap_priority(self, category):
-            self._do("tap_priority", category)
-
-        def tap_cancel_priority(self):
-            self._do("tap_cancel_priority")
-
-        def tap_back(self):
-            self._do("tap_back")
-
-        def tap_key(self, key):
-            self._do("tap_key", key)
-
-        def tap_ok(self):
-            self._do("tap_ok")
-
-        def tap_done(self):
-            self._do("tap_done")
-
-        def tap_language(self):
-            self._do("tap_language")
-
-    return KioskApp()
-
-
+    def tap_language(self):
+        self._do("tap_language")

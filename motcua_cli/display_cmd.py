@@ -10,7 +10,15 @@ It connects to the hall server named in device.toml, draws the board and speaks 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def size(text: str) -> tuple[int, int]:
@@ -30,6 +38,50 @@ def add_parser(sub) -> None:
     p.set_defaults(fn=run)
 
 
+# Kivy's loop wakes MAX_FPS times a second even when nothing changes (redraws happen only on
+# change). 20 keeps that under ~1.5% of a core here, and a call waits at most 50 ms for its
+# frame. (Kivy's 'interrupt' clock would wake at once on a message, but it spins hundreds of
+# times a second when idle.) Measured by `motcua bench display`; see docs/display.md.
+MAX_FPS = 20
+
+
 def run(args) -> int:
-    from display.app import run_display
     return run_display(args.config, size=args.size, fullscreen=args.fullscreen, probe=args.probe)
+
+
+def run_display(device_toml: str | Path, size: tuple[int, int] = (1920, 1080), fullscreen: bool = False,
+                probe: bool = False) -> int:
+    """Open the wall display for a device.toml and run until the window is closed (or `quit` on the probe)."""
+    from display.config import display_config
+    from hall.device import load_device
+    from ui.environment import KivySettings, prepare_kivy
+    dev = load_device(device_toml)
+    if dev.role != "display":
+        raise RuntimeError(f"{device_toml} is the device.toml of a {dev.role}, not of a display")
+    cfg = display_config(dev.display, device_toml)     # config errors before any window opens
+    prepare_kivy(KivySettings(size, fullscreen, MAX_FPS))
+    # Kivy sets its logger to INFO on import; follow motcua's level (-v) instead.
+    logging.getLogger("kivy").setLevel(logging.getLogger().getEffectiveLevel())
+    from kivy.clock import Clock
+
+    from display.app import DisplayApp
+    app = DisplayApp(dev, cfg)
+    if probe:
+        from ui.probe import attach
+        attach(app)
+    # SIGTERM (systemd, the demo): close the window in order, so the device says 'offline' itself.
+    signal.signal(signal.SIGTERM, lambda *_: Clock.schedule_once(lambda dt: app.stop()))
+    app.run()
+    return 0
+
+
+def spawn_display(device_toml: str | Path, size: tuple[int, int] = (1280, 720), fullscreen: bool = False,
+                  log: str | Path | None = None):
+    """Start `motcua display` for a device.toml as a child process and return its Popen (what
+    `motcua demo` does): Kivy's window is one per process, so the display never shares one.
+    Stop it with .terminate() (it closes its MQTT session cleanly) and .wait()."""
+    cmd = [sys.executable, "-m", "motcua_cli.main", "display", "--config", str(device_toml),
+           "--size", f"{size[0]}x{size[1]}"] + (["--fullscreen"] if fullscreen else [])
+    out = open(log, "ab") if log else subprocess.DEVNULL
+    env = {**os.environ, "KIVY_NO_ARGS": "1"}
+    return subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from pathlib import Path
 
 
 def size(text: str) -> tuple[int, int]:
@@ -46,6 +47,30 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from kiosk.app import run_kiosk
     return run_kiosk(args.config, size=args.size, fullscreen=args.fullscreen, idle_s=args.idle, data=args.data,
                      probe=args.probe)
+
+
+def run_kiosk(device_toml: str | Path, size: tuple[int, int] = (800, 480), fullscreen: bool = False,
+              idle_s: float = 60.0, data: str | Path | None = None, probe: bool = False) -> int:
+    """Open the kiosk for a device.toml and run until the window is closed (or `quit` on the probe)."""
+    from hall.device import load_device
+    from kiosk.backend import printer_config
+    from kiosk.model import Settings
+    from ui.environment import prepare_kivy
+    dev = load_device(device_toml)
+    if dev.role != "kiosk":
+        raise RuntimeError(f"{device_toml}: device '{dev.id}' is a {dev.role}, not a kiosk")
+    folder = Path(data) if data else Path(device_toml).resolve().parent
+    folder.mkdir(parents=True, exist_ok=True)
+    printer_cfg = printer_config(dev, device_toml)    # None without [printer]; config errors before any window
+    from kiosk.screens import window
+    prepare_kivy(window(size, fullscreen))
+    from kiosk.app import KioskApp
+    app = KioskApp(dev, printer_cfg, folder / f"{dev.id}-spool.db", Settings(idle_s=idle_s))
+    if probe:
+        from ui.probe import attach
+        attach(app)
+    app.run()
+    return 0
+

@@ -24,7 +24,7 @@ class Kiosk:
         self.backend = KioskBackend(dev, printer_cfg, spool_path, config=lambda: self.model.config,
                                     deliver=lambda *a: self.news.put(a), **kw)
 
-    def __enter__(self) -> "Kiosk":
+    def __enter__(self) -> Kiosk:
         self.backend.start()
         return self
 

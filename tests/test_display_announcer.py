@@ -58,7 +58,7 @@ def test_issue_8_a_burst_of_six_calls_is_all_spoken_the_first_four_within_15_s(t
     assert [(p.ticket, p.counter) for p in played] == BURST
     sp = Speech(display_config({}), tmp_path / "cache")
     spoken = " | ".join(s.text for s in PlayedLog(tmp_path / "played").read())
-    for ticket, counter in BURST:
+    for ticket, _counter in BURST:
         assert sp.number_words(ticket) in spoken, ticket
     assert len({p.path for p in played}) == 1 and sum(p.parts.count("chime") for p in played) == 1
     assert [s.kind for s in PlayedLog(tmp_path / "played").read()] == ["call"] + ["next"] * 5   # no repeat
@@ -69,7 +69,7 @@ def test_issue_8_a_burst_of_six_calls_is_all_spoken_the_first_four_within_15_s(t
     assert max(waited[:4]) < 15.0, waited
     assert starts[3] < 15.0     # even had all four come at the very instant the chime began
     assert max(waited) < 22.0
-    for p, s in zip(played, starts):            # and the real-time playing followed the WAV
+    for p, s in zip(played, starts, strict=True):   # and the real-time playing followed the WAV
         assert abs((p.words - played[0].started) - s) < 0.25
 
 

@@ -11,18 +11,17 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from pathlib import Path
-
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from display.played_log import PlayedLog
-from display.probe_client import DisplayProcess, display_env
 from hall.device import device_toml
 from tests.conftest import wait_for
 from tests.test_display_announcer import no_sound_path
+from ui.probe_client import DisplayProcess, display_env
 
 SIZES = [(1920, 1080), (1280, 720), (1366, 768)]
 OFFLINE = "● mất kết nối"
@@ -115,8 +114,7 @@ def test_a_call_shows_on_every_screen_size_and_the_board_survives_the_broker(hal
     assert d.texts()["frames"] - f0 <= 2
 
     # The broker dies and stays down: each display keeps its board and shows the mark.
-    hall._stop.set()          # pause the hall server's broker watchdog, or it restarts Mosquitto at once
-    hall._watch.join(5)
+    hall.stop_watchdog()      # or the hall server restarts Mosquitto at once
     hall.broker.kill()
     for d in screens:
         t = d.wait_texts(lambda t: t["offline"] == OFFLINE, timeout=10)

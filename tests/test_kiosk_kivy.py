@@ -1,6 +1,6 @@
 """The Kivy kiosk, offscreen, against a real hall server and Mosquitto, tapped like a citizen would.
 
-Each kiosk runs in its own process (`motcua kiosk --probe`, driven by kiosk.probe_client):
+Each kiosk runs in its own process (`motcua kiosk --probe`, driven by ui.probe_client):
 Kivy's window is one per process, and a kiosk that is killed must not take pytest with it.
 Taps are real touches at the centre of the visible button with that title. Screenshots of
 every screen at 800×480 (the 7" Pi screen) and 1080×1920 (a portrait kiosk) go to
@@ -20,9 +20,9 @@ from broker.service import HallService
 from hall.catalog import load_catalog
 from hall.device import device_toml
 from hall.protocol import SERVER_ID, Topics, config_dict, encode
-from kiosk.probe_client import KioskProcess
 from tests.conftest import ROOT, free_port, read_db, wait_for
 from tests.fakeprinter import FakePrinter
+from ui.probe_client import KioskProcess
 
 SIZES = [(800, 480), (1080, 1920)]
 MIN_TARGET_PX = 73        # 12 mm at ~155 px/inch, the 7" screen; more on a portrait kiosk (app.s > 1)
@@ -245,7 +245,7 @@ def test_a_printer_switched_off_at_start_is_offline_in_the_halls_registry(hall, 
     (AttributeError on the spool's thread, and the hall never saw it offline) in 1 start of 4."""
     absent = f'\n[printer]\ntransport = "network"\nhost = "127.0.0.1"\nport = {free_port()}\nstatus_poll_s = 0.1\n'
     path = device_file(hall, tmp_path, "kiosk-2", absent)
-    for start in range(4):
+    for _ in range(4):
         with KioskProcess(path, data=tmp_path / "k2", log=tmp_path / "k2.log") as k:
             v = k.wait_view(lambda v: v["screen"] == "home" and v["body"]["printer_note"])
             assert v["body"]["printer_note"].startswith("Máy in tạm thời không in được.")

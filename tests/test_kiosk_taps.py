@@ -27,11 +27,11 @@ import pytest
 from broker.server import server_secret
 from broker.service import HallService
 from hall.protocol import Topics, config_dict, encode
-from kiosk.app import scale
-from kiosk.probe_client import KioskProcess
+from kiosk.screens import scale
 from tests.conftest import wait_for
 from tests.fakeprinter import FakePrinter
 from tests.test_kiosk_kivy import kiosk_toml, publish_as_hall, publish_catalog
+from ui.probe_client import KioskProcess
 
 SIZES = [(800, 480), (1080, 1920)]
 INSET = 4          # px in from a button's edge: where its 5×5 grid of points starts
@@ -85,7 +85,7 @@ class Taps:
             raise AssertionError(f"{name}: the buttons keep moving: {layout} → {after}")
         titles = {t["uid"]: t["title"] for t in layout["targets"]}
         bad = [dict(point=[round(c) for c in p], want=[titles[u] for u in w], got=[h["title"] for h in g])
-               for p, w, g in zip(points, want, got) if [h["uid"] for h in g] != w]
+               for p, w, g in zip(points, want, got, strict=True) if [h["uid"] for h in g] != w]
         boxes = layout["targets"]
         bad += [dict(overlap=[a["title"], b["title"]]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
                 if _overlap(a["box"], b["box"])]
@@ -120,7 +120,7 @@ def set_limit(hall, kiosks: list[KioskProcess], per_minute: int) -> None:
     since = [len(k.events) for k in kiosks]
     cfg = config_dict(replace(hall.cfg, kiosk_tickets_per_minute=per_minute))
     publish_as_hall(hall, Topics(hall.cfg.id).config, encode(cfg))
-    for k, n in zip(kiosks, since):
+    for k, n in zip(kiosks, since, strict=True):
         k.wait_event("message", lambda ev: ev.get("kind") == "config", since=n)
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from kivy.properties import StringProperty
 
-from kiosk.screens import theme
 from kiosk.screens.widgets import BigButton, KioskScreen, fill
+from ui import theme
 
 ROWS = ("abcdefghij", "klmnopqrst", "uvwxyz")
 
@@ -25,7 +25,7 @@ class ResultButton(BigButton):
 
 class SearchScreen(KioskScreen):
     def on_kv_post(self, base_widget):
-        for row, letters in zip((self.ids.row1, self.ids.row2, self.ids.row3), ROWS):
+        for row, letters in zip((self.ids.row1, self.ids.row2, self.ids.row3), ROWS, strict=True):
             for letter in letters:
                 # Row 3 ends with space and delete (from search.kv): letters go before them.
                 row.add_widget(KeyButton(key=letter, title=letter.upper()), index=2 if row is self.ids.row3 else 0)

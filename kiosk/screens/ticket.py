@@ -5,6 +5,7 @@ from __future__ import annotations
 from kivy.properties import StringProperty
 
 from kiosk.screens.widgets import KioskScreen
+from ui.widgets import text_drawn
 
 
 class TicketScreen(KioskScreen):
@@ -28,5 +29,4 @@ class TicketScreen(KioskScreen):
 
     def number_drawn(self, number: str) -> bool:
         """True once the big number's texture holds `number` (the next frame shows it)."""
-        label = self.ids.number
-        return label.text == number and not label._trigger_texture.is_triggered and label.texture is not None
+        return text_drawn(self.ids.number, number)

@@ -1,53 +1,19 @@
-"""Shared kiosk widgets: the big button, hiding, the header, the message and busy boxes, the root layout."""
+"""Shared kiosk widgets: the big button, the header, the message and busy boxes, the root layout.
+
+Hiding (Hideable, HideBox) and `fill` are every app's: ui.widgets."""
 
 from __future__ import annotations
 
-from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import Screen
 
-from kiosk.screens import theme
+from ui import theme
+from ui.widgets import Hideable, HideBox, fill
 
-
-class Hideable:
-    """Mixin: `hidden: True` puts a widget out of sight and out of reach — it draws nothing, and no
-    touch reaches it or anything it holds. The .kv still gives it no room while hidden
-    (`height: 0 if self.hidden else …`).
-
-    Zero size and opacity 0 alone hide a widget from the eye only: what it holds keeps its own
-    size (a label is as tall as its text) and lies over the widgets around it, and Kivy lets a
-    *disabled* widget swallow every touch that lands on it. That is how the hidden "Ưu tiên" row
-    took the taps aimed at "Lĩnh vực khác" (issue 13, item 3). So whatever the kiosk hides, it
-    hides this way, and nothing is `disabled`. (A label with no text that shrinks to nothing is
-    not hidden, only empty: it has nothing to draw and, not being disabled, takes no touch.)
-    """
-    hidden = BooleanProperty(False)
-
-    def on_hidden(self, _widget, hidden: bool) -> None:
-        self.opacity = 0 if hidden else 1
-
-    def on_touch_down(self, touch):
-        return False if self.hidden else super().on_touch_down(touch)
-
-    def on_touch_move(self, touch):
-        return False if self._ignores(touch) else super().on_touch_move(touch)
-
-    def on_touch_up(self, touch):
-        return False if self._ignores(touch) else super().on_touch_up(touch)
-
-    def _ignores(self, touch) -> bool:
-        # A touch this very widget grabbed before it was hidden still ends here, so it lets go of it.
-        return self.hidden and touch.grab_current is not self
-
-
-Factory.register("Hideable", cls=Hideable)      # for .kv classes such as <PrintState@Hideable+Para>
-
-
-class HideBox(Hideable, BoxLayout):
-    """A row or column that can be hidden with all it holds (the priority banner, the header)."""
+__all__ = ["BigButton", "HideBox", "KioskRoot", "KioskScreen", "NoticeScreen", "Overlay", "fill"]
 
 
 class BigButton(Hideable, ButtonBehavior, BoxLayout):
@@ -138,13 +104,3 @@ class KioskRoot(FloatLayout):
         elif not text and box.parent is not None:
             self.remove_widget(box)
 
-
-def fill(layout, cls, rows: list[dict]) -> None:
-    """Make `layout` hold one `cls` per row, reusing the widgets already there (no rebuild per redraw)."""
-    while len(layout.children) > len(rows):
-        layout.remove_widget(layout.children[0])
-    while len(layout.children) < len(rows):
-        layout.add_widget(cls())
-    for widget, row in zip(reversed(layout.children), rows):
-        for k, v in row.items():
-            setattr(widget, k, v)
