@@ -187,7 +187,7 @@ class Mosquitto:
 
     # --- the process ----------------------------------------------------------
 
-    def _running_pid(self) -> int | None:
+    def running_pid(self) -> int | None:
         """The pid of a Mosquitto left running with our config (e.g. after kill -9 of the service)."""
         try:
             pid = int(self.pid_file.read_text().strip())
@@ -199,10 +199,10 @@ class Mosquitto:
     def alive(self) -> bool:
         if self.proc is not None:
             return self.proc.poll() is None
-        return self.pid is not None and self._running_pid() == self.pid
+        return self.pid is not None and self.running_pid() == self.pid
 
     def start(self, conf_changed: bool = True, timeout: float = 10.0) -> None:
-        running = self._running_pid()
+        running = self.running_pid()
         if running and not conf_changed:
             log.info("adopting running mosquitto pid %s", running)
             self.pid, self.proc = running, None
@@ -226,7 +226,7 @@ class Mosquitto:
         log.info("mosquitto pid %s listening on %s:%s", self.pid, self.cfg.mqtt_bind, self.cfg.mqtt_port)
 
     def _wait_listening(self, timeout: float) -> None:
-        host = "127.0.0.1" if self.cfg.mqtt_bind in ("0.0.0.0", "") else self.cfg.mqtt_bind
+        host = self.cfg.local_mqtt_host
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
@@ -244,6 +244,13 @@ class Mosquitto:
         """Make Mosquitto re-read passwd and acl (after a device was added or removed)."""
         if self.pid and self.alive():
             os.kill(self.pid, signal.SIGHUP)
+
+    def reload_running(self) -> None:
+        """From another process than the one that started it (`motcua device add`): reload it if it runs."""
+        running = self.running_pid()
+        if running:
+            self.pid = running
+            self.reload()
 
     def stop(self) -> None:
         if self.pid and self.alive():

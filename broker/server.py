@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+from broker.catalog_file import CATALOG_FILE
 from broker.complaints import Complaints
 from broker.datalock import DataLock
 from broker.ledger import LOW_SPACE, Ledger, free_bytes, is_disk_full
@@ -26,7 +27,6 @@ from hall.runtime import software_version
 
 log = logging.getLogger("motcua.server")
 VERSION = software_version() or "0.1.0"
-CATALOG_FILE = "catalog.json"   # the retained `catalog` payload, written by `motcua catalog import`
 
 
 class DiskFull(RuntimeError):
@@ -66,7 +66,7 @@ def add_device(cfg: HallConfig, data_dir: Path, ledger: Ledger, device_id: str, 
     password = new_password()
     ledger.add_device(Device(device_id, role, counter), hash_password(password), time.time())
     _reload_registry(cfg, data_dir, ledger)
-    host = host or ("127.0.0.1" if cfg.mqtt_bind in ("0.0.0.0", "") else cfg.mqtt_bind)
+    host = host or cfg.local_mqtt_host
     return DeviceConfig(device_id, role, password, counter, cfg.id, host, cfg.mqtt_port)
 
 
@@ -94,10 +94,7 @@ def _reload_registry(cfg: HallConfig, data_dir: Path, ledger: Ledger) -> None:
     # Only passwd and acl: mosquitto.conf (ports) belongs to `serve`, which may override them.
     broker = Mosquitto(data_dir / "mosquitto", cfg)
     broker.write(ledger.devices(), server_secret(data_dir), conf=False)
-    running = broker._running_pid()
-    if running:
-        broker.pid = running
-        broker.reload()
+    broker.reload_running()
 
 
 class HallServer:
@@ -112,7 +109,7 @@ class HallServer:
         self._stop = threading.Event()
         self._watch = threading.Thread(target=self._watch_broker, name="broker-watch", daemon=True)
 
-    def start(self) -> "HallServer":
+    def start(self) -> HallServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.lock.acquire()   # before anything is written: a second server touches nothing
         try:
@@ -124,7 +121,7 @@ class HallServer:
                                f"free): the hall server cannot open its ledger ({exc})") from exc
             raise
 
-    def _start(self) -> "HallServer":
+    def _start(self) -> HallServer:
         self.ledger = Ledger(self.data_dir / "hall.db")
         secret = server_secret(self.data_dir)
         changed = self.broker.write(self.ledger.devices(), secret)
@@ -159,12 +156,16 @@ class HallServer:
                 except Exception as exc:
                     complaints.say("mosquitto_down", f"mosquitto is gone and cannot start again: {exc}")
 
-    def stop(self, keep_broker: bool = False) -> None:
+    def stop_watchdog(self) -> None:
+        """Stop restarting a Mosquitto that dies (before stopping it, or to keep it down in a test)."""
         self._stop.set()
         if self._watch.is_alive():
             # Wait it out: a restart it has begun must finish before we stop that Mosquitto,
             # or the new one would outlive us.
             self._watch.join(15)
+
+    def stop(self, keep_broker: bool = False) -> None:
+        self.stop_watchdog()
         if self.service:
             self.service.stop()
         if not keep_broker:

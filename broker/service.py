@@ -5,8 +5,8 @@ engine → one durable SQLite transaction → only then the replies, the calls a
 the board are published. A crash before the commit loses nothing a device was
 told; a crash after it is healed by the stored reply when the device retries.
 
-(A little over 400 lines: the batch, its durable order and every failure path of it
-read best in one file.)
+Long because: the batch, its durable order (engine, commit, then publish) and every failure
+path of it read best in one file; the queue rules are broker.engine's, the storing broker.ledger's.
 """
 
 from __future__ import annotations
@@ -16,21 +16,33 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
 
-import paho.mqtt.client as mqtt
-
+from broker.catalog_file import CatalogFile, CatalogSource
 from broker.complaints import Complaints
 from broker.engine import Engine
 from broker.ledger import Ledger, Stored, is_disk_full
-from broker.model import Device, Outcome
+from broker.model import Device, Outcome, Saved
 from broker.outbox import CallOutbox
-from hall.client import _no_delay
 from hall.config import HallConfig
-from hall.protocol import (SERVER_ID, TRANSIENT, Board, Call, ProtocolError, Status, Topics, config_payload,
-                           decode_request, encode, reply_error, reply_ok, salvage_id)
+from hall.link import ConnectionFailure, Login, Message, MqttLink, Retained
+from hall.protocol import (
+    SERVER_ID,
+    TRANSIENT,
+    Board,
+    Call,
+    ProtocolError,
+    Status,
+    Topics,
+    config_payload,
+    decode_request,
+    encode,
+    reply_error,
+    reply_ok,
+    salvage_id,
+)
 
 log = logging.getLogger("motcua.service")
 
@@ -45,7 +57,8 @@ class HallService:
     def __init__(self, cfg: HallConfig, ledger: Ledger, host: str, port: int, password: str,
                  clock: Callable[[], float] = time.time, version: str = "", catalog_path: Path | None = None):
         self.cfg, self.ledger, self.clock = cfg, ledger, clock
-        self.catalog_path = catalog_path   # the retained `catalog` as `motcua catalog import` stored it
+        # The retained `catalog`, from the file `motcua catalog import` writes (broker/catalog_file.py).
+        self.catalog = CatalogSource(CatalogFile(catalog_path), log) if catalog_path is not None else None
         self.topics = Topics(cfg.id)
         self.version = version
         self.complaints = Complaints(log)
@@ -70,30 +83,26 @@ class HallService:
         self._write(ledger.prune_requests, clock() - REQUEST_MEMORY_S)
         self._pruned_day = self.engine.day
         self.handled = 0
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=SERVER_ID,
-                                  protocol=mqtt.MQTTv311, clean_session=False)
-        self.client.username_pw_set(SERVER_ID, password)
-        self.client.will_set(self.topics.server_status, Status("offline", "server", version).to_payload(),
-                             qos=1, retain=True)
-        self.client.reconnect_delay_set(min_delay=0.1, max_delay=1)
-        self.client.max_inflight_messages_set(1000)
-        self.client.on_connect = self._on_connect
-        self.client.on_message = self._on_message
-        self.client.on_socket_open = _no_delay
-        self.host, self.port = host, port
-        self.connected = threading.Event()
+        # A persistent session: the broker keeps the requests that arrive while the service restarts.
+        # Its online status is not the link's to send: the worker publishes it with the retained state.
+        self.link = MqttLink(Login(host, port, SERVER_ID, password), log, name="the hall service",
+                             peer="its Mosquitto", subscribe=[self.topics.requests, self.topics.statuses],
+                             will=self._server_status("offline"), farewell=self._server_status("offline"),
+                             persistent=True, backoff=(0.1, 1.0), max_inflight=1000, explain=self._explain,
+                             on_message=self._on_message, on_connection=self._on_connection)
+        self.connected = self.link.connected
         self._clearing: set[str] = set()   # request topics whose retained message we cleared (paho's thread)
 
     def _load_engine(self) -> Engine:
         led = self.ledger
         reached = led.day_reached()
-        engine = Engine(self.cfg, self.clock(), reached)
+        engine = Engine(self.cfg, self.clock())
+        engine.restore(reached, lambda day: Saved(led.tickets(day), led.counters(), led.meta("call_seq"),
+                                                  led.recent_calls(day), led.service_samples()))
         if engine.day > reached:
             # Record the day reached at once, ticket or not: a restart with the clock set back
-            # must find it (the day only moves forward).
+            # must find it (the engine never goes back to an earlier day than this).
             self._write(led.set_meta, "day", led.day_number(engine.day))
-        engine.restore(led.tickets(engine.day), led.counters(), led.meta("call_seq"),
-                       led.recent_calls(engine.day), led.service_samples())
         # Tickets from an earlier day still open: the service was down across the reset hour.
         stale = led.open_tickets_before(engine.day)
         if stale:
@@ -115,9 +124,8 @@ class HallService:
 
     # --- lifecycle ------------------------------------------------------------
 
-    def start(self) -> "HallService":
-        self.client.connect_async(self.host, self.port, keepalive=10)
-        self.client.loop_start()
+    def start(self) -> HallService:
+        self.link.start()
         self._worker.start()
         return self
 
@@ -125,37 +133,38 @@ class HallService:
         self._stop.set()
         self.inbox.put(None)
         self._worker.join(5)
-        if self.connected.is_set():
-            try:
-                self.client.publish(self.topics.server_status, Status("offline", "server", self.version).to_payload(),
-                                    qos=1, retain=True).wait_for_publish(2)
-            except (RuntimeError, ValueError):
-                pass  # the connection dropped meanwhile: the broker sends our last will instead
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.link.stop(wait=2)
 
     def healthy(self) -> bool:
         return self._worker.is_alive() and time.monotonic() - self._alive_at < 10 * TICK_S
 
     # --- paho's thread: only hand over ---------------------------------------
 
-    def _on_connect(self, client, userdata, flags, reason, properties=None):
-        if reason.is_failure:
-            log.error("broker refused the hall service: %s", reason)
-            return
-        client.subscribe([(self.topics.requests, 1), (self.topics.statuses, 1)])
-        self.connected.set()
-        # Republish retained state: a restarted broker may have lost it.
-        self.inbox.put(("connected", b""))
+    def _on_connection(self, up: bool) -> None:
+        if up:
+            # Republish retained state: a restarted broker may have lost it.
+            self.inbox.put(("connected", b""))
 
-    def _on_message(self, client, userdata, msg):
-        if msg.retain and self.topics.parse_request(msg.topic) is not None:
+    def _explain(self, failure: ConnectionFailure) -> str:
+        where = self.link.login.where
+        if failure.kind == "not_authorised":
+            return (f"the hall service: its Mosquitto at {where} refused its login ({failure.detail}): "
+                    "hall.secret and mosquitto/passwd of the data folder disagree; restart motcua serve "
+                    "(it writes passwd again). Retrying")
+        return (f"the hall service: no connection to its Mosquitto at {where} ({failure.kind}: "
+                f"{failure.detail}); the hall server starts it again by itself. Retrying")
+
+    def _server_status(self, state: str) -> Retained:
+        return Retained(self.topics.server_status, Status(state, "server", self.version).to_payload())
+
+    def _on_message(self, msg: Message) -> None:
+        if msg.retained and self.topics.parse_request(msg.topic) is not None:
             # A request is an event, not a state: one published with retain would be run again at
             # every (re)subscribe. Ignore it and clear it (an empty retained payload deletes it).
             if msg.payload:
                 log.warning("ignored and cleared a retained request on %s", msg.topic)
                 self._clearing.add(msg.topic)
-                client.publish(msg.topic, b"", qos=1, retain=True)
+                self.link.publish(msg.topic, b"", retain=True)
             return
         if not msg.payload and msg.topic in self._clearing:
             self._clearing.discard(msg.topic)   # the broker hands us our own clearing back
@@ -226,6 +235,11 @@ class HallService:
             self._pruned_day = self.engine.day
             self.ledger.prune_requests(now - REQUEST_MEMORY_S)
         self._devices.clear()   # pick up removed devices and changed roles
+        if self.catalog is not None:
+            # `motcua catalog import` wrote a new file: only this service writes the retained catalog.
+            if self.catalog.poll():
+                self._publish_catalog(self.catalog)
+            self.catalog.settle()
         if self.outbox.settle() != self.outbox.stored:
             if self._write(self.ledger.set_meta, "call_acked", self.outbox.acked):
                 self.outbox.stored = self.outbox.acked
@@ -294,7 +308,7 @@ class HallService:
             for call in out.calls:
                 self._publish_call(call)
         for topic, payload in replies:
-            self.client.publish(topic, payload, qos=1)
+            self.link.publish(topic, payload)
         if republish:
             self._publish_retained(now)
         elif changed:
@@ -326,6 +340,7 @@ class HallService:
             if prior is not None:
                 return prior
             out = self.engine.handle(device, req, now)
+            assert out.data is not None, f"{req.action} gave no reply data"   # every action sets it
             reply = encode(reply_ok(rid, out.data))   # before the outcome counts: it could fail
             outcomes.append(out)
         except ProtocolError as err:
@@ -372,7 +387,7 @@ class HallService:
         self.complaints.clear("disk_full")
 
     def _publish_call(self, call: Call) -> None:
-        self.outbox.sent(call.seq, self.client.publish(self.topics.called, call.to_payload(), qos=1))
+        self.outbox.sent(call.seq, self.link.publish(self.topics.called, call.to_payload()))
 
     def _send_unsent(self) -> None:
         """At the first connect: the calls committed before a crash that the broker may never have had."""
@@ -391,27 +406,26 @@ class HallService:
             # Reserve seq numbers in blocks, so a restart never reuses one already published.
             self._board_reserved = self.board_seq + 100
             self.ledger.set_meta("board_seq", self._board_reserved)
-        parts = self.engine.board(now)
-        self._was_open = parts["open"]
-        return Board(seq=self.board_seq, at=round(now, 3), **parts)
+        board = self.engine.board(now, self.board_seq)
+        self._was_open = board.open
+        return board
 
     def _publish_board(self, now: float) -> None:
         self._board_dirty = False
-        self.client.publish(self.topics.board, self.board(now).to_payload(), qos=1, retain=True)
+        self.link.publish(self.topics.board, self.board(now).to_payload(), retain=True)
 
     def _publish_retained(self, now: float) -> None:
-        self.client.publish(self.topics.server_status, Status("online", "server", self.version).to_payload(),
-                            qos=1, retain=True)
-        self.client.publish(self.topics.config, config_payload(self.cfg), qos=1, retain=True)
-        if self.catalog_path is not None:
-            # Published as stored (import checked it), so a broker that lost it gets it back.
-            try:
-                self.client.publish(self.topics.catalog, self.catalog_path.read_bytes(), qos=1, retain=True)
-            except FileNotFoundError:
-                pass   # no catalog imported yet
-            except OSError as exc:
-                log.error("cannot read the catalog %s: %s", self.catalog_path, exc)
+        status = self._server_status("online")
+        self.link.publish(status.topic, status.payload, retain=True)
+        self.link.publish(self.topics.config, config_payload(self.cfg), retain=True)
+        if self.catalog is not None:
+            self.catalog.poll()
+            self._publish_catalog(self.catalog)   # a broker that lost it gets it back
         self._publish_board(now)
+
+    def _publish_catalog(self, catalog: CatalogSource) -> None:
+        if catalog.payload is not None:
+            catalog.sent(self.link.publish(self.topics.catalog, catalog.payload, retain=True))
 
 
 def _reply_id(reply: bytes) -> str | None:

@@ -12,11 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_HALL = ROOT / "examples" / "cu-kty" / "hall.toml"
-# Where the systemd unit keeps the hall's data: every command defaults to it, so `device add`
-# typed without --data finds the running hall instead of starting a second one in ./data.
-DATA_DIR = "/var/lib/motcua"
+from motcua_cli.paths import DATA_DIR, EXAMPLE_HALL, ROOT
 
 
 def port(text: str) -> int:
@@ -235,8 +231,10 @@ def parser() -> argparse.ArgumentParser:
     printer_test.add_parser(pr)
     from motcua_cli import display_cmd
     display_cmd.add_parser(sub)
-    from motcua_cli import kiosk_cmd; kiosk_cmd.add_parser(sub)  # noqa: E702
-    from motcua_cli import catalog_cmd; catalog_cmd.add_parser(sub)  # noqa: E702
+    from motcua_cli import kiosk_cmd
+    kiosk_cmd.add_parser(sub)
+    from motcua_cli import catalog_cmd
+    catalog_cmd.add_parser(sub)
 
     dm = sub.add_parser("demo", help="the whole hall on this machine, with a simulated day")
     dm.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: until Ctrl+C)")

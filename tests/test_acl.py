@@ -97,3 +97,41 @@ def test_device_added_while_running_can_connect_at_once(hall):
     client = HallClient(dev).start(wait=5)
     assert client.request("take-ticket", {"service": "tra-ket-qua"})["data"]["ticket"] == "6001"
     client.stop()
+
+
+def test_only_the_hall_service_may_write_the_retained_hall_topics():
+    # One writer per retained topic: no device role, and no other user, may write config, catalog, board.
+    from broker.mosquitto import acl_text
+    from hall.protocol import ROLES, SERVER_ID
+    t = Topics("cu-kty")
+    devices = [{"id": f"{role}-1"} for role in ROLES]
+    users: dict[str, list[tuple[str, str]]] = {}
+    for line in acl_text("cu-kty", devices).splitlines():
+        words = line.split()
+        if words[:1] == ["user"]:
+            user = users.setdefault(words[1], [])
+        elif words[:1] == ["topic"]:
+            user.append((words[1], words[2]))
+    assert set(users) == {SERVER_ID, *(d["id"] for d in devices)}
+    for name, rules in users.items():
+        if name == SERVER_ID:
+            continue
+        writable = [pattern for access, pattern in rules if "write" in access]
+        for topic in (t.config, t.catalog, t.board, t.called, t.server_status):
+            assert not [p for p in writable if mqtt.topic_matches_sub(p, topic)], (name, topic, writable)
+    assert (("readwrite", f"{t.root}/#")) in users[SERVER_ID]
+
+
+def test_a_device_cannot_write_the_retained_catalog(hall, connect):
+    catalogs: list[bytes] = []
+    connect("kiosk-1", "kiosk", subscribe=["catalog"],
+            on_message=lambda topic, p: catalogs.append(p) if topic.endswith("/catalog") else None)
+    raw, events = _raw_client(hall.add_device("display-1", "display"))
+    t = Topics(hall.cfg.id)
+    forged = raw.publish(t.catalog, encode({"version": "forged", "name": "x", "fields": [], "procedures": []}),
+                         qos=1, retain=True)
+    wait_for(lambda: forged.mid in events["published"])
+    assert events["published"][forged.mid].value == 135     # not authorized: the broker dropped it
+    raw.disconnect()
+    raw.loop_stop()
+    assert catalogs == []

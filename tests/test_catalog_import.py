@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -150,12 +151,75 @@ def test_import_without_a_running_server_stores_it_for_the_next_start(hall_cfg, 
     assert res.returncode == 2 and "does not exist" in res.stderr
 
 
-def test_import_with_the_wrong_password_fails_loudly(hall, tmp_path):
-    other = tmp_path / "other"
-    other.mkdir()
-    (other / "hall.secret").write_text("not-the-hall-password\n")
-    done = import_catalog(CATALOG, hall.cfg, other)
-    assert done.state == FAILED and "refused" in done.note
+def test_an_import_while_the_service_is_stopped_is_published_when_it_starts(hall_cfg, clock, tmp_path):
+    data = tmp_path / "data"
+    server = HallServer(hall_cfg, data, clock=clock).start()
+    dev = server.add_device("kiosk-1", "kiosk")
+    server.stop()
+    res = motcua("catalog", "import", str(CATALOG), "--config", str(hall_toml(tmp_path, hall_cfg)),
+                 "--data", str(data))
+    assert res.returncode == 0, res.stderr
+    assert "not published now: the hall service is not running" in res.stdout
+    assert "it will be published at its next start" in res.stdout
+    server = HallServer(hall_cfg, data, clock=clock).start()
+    try:
+        from hall.client import HallClient
+        inbox = Inbox()
+        kiosk = HallClient(dev, subscribe=["catalog"], on_message=inbox).start(wait=5)
+        try:
+            assert wait_for(lambda: inbox.versions()) == [load_catalog(CATALOG).version]
+        finally:
+            kiosk.stop()
+    finally:
+        server.stop()
+
+
+def test_a_bad_catalog_is_refused_and_the_one_published_before_stays(hall, connect, tmp_path, caplog):
+    import_catalog(CATALOG, hall.cfg, hall.data_dir)
+    good = load_catalog(CATALOG)
+    kiosk = Inbox()
+    connect("kiosk-1", "kiosk", subscribe=["catalog"], on_message=kiosk)
+    assert wait_for(lambda: kiosk.versions()) == [good.version]
+    # A catalog.toml with a mistake: refused by the import, nothing written.
+    bad = tmp_path / "bad.toml"
+    bad.write_text(CATALOG.read_text(encoding="utf-8").replace('fee = "Miễn lệ phí."', 'fee = ""', 1),
+                   encoding="utf-8")
+    res = motcua("catalog", "import", str(bad), "--config", str(hall_toml(tmp_path, hall.cfg)),
+                 "--data", str(hall.data_dir))
+    assert res.returncode == 2 and f"{bad}:" in res.stderr and "must not be empty" in res.stderr
+    assert (hall.data_dir / "catalog.json").read_bytes() == good.to_payload()
+    # A catalog.json spoilt by hand: the service refuses it, says so, and keeps the good one published.
+    (hall.data_dir / "catalog.json").write_bytes(b'{"v": 1, "name": "half a file')
+    wait_for(lambda: any("refused the catalog file" in r.getMessage() for r in caplog.records
+                         if r.name == "motcua.service"))
+    refusal = next(r.getMessage() for r in caplog.records if "refused the catalog file" in r.getMessage())
+    assert f"version {good.version[:12]} stays published" in refusal
+    assert "import the catalog.toml again" in refusal.lower()
+    # Mosquitto loses its retained messages: the service brings back the good catalog, not the spoilt file.
+    late = Inbox()
+    connect("kiosk-2", "kiosk", subscribe=["catalog"], on_message=late)
+    assert wait_for(lambda: late.versions()) == [good.version]
+    (hall.data_dir / "mosquitto" / "mosquitto.db").unlink(missing_ok=True)
+    hall.broker.kill()
+    assert wait_for(lambda: late.versions()[1:], timeout=15) == [good.version]
+    # Then a good import goes out as always; the kiosk never saw anything but the two good ones.
+    edited = import_catalog(edited_catalog(tmp_path), hall.cfg, hall.data_dir)
+    assert edited.state == PUBLISHED
+    wait_for(lambda: kiosk.versions()[-1:] == [edited.catalog.version])
+    assert set(kiosk.versions()) == {good.version, edited.catalog.version}
+
+
+def test_an_import_beside_a_service_that_does_not_publish_fails_loudly(hall_cfg, tmp_path):
+    from broker.datalock import DataLock
+    data = tmp_path / "data"
+    data.mkdir()
+    lock = DataLock(data).acquire()      # a hall server that holds the folder but is stuck
+    try:
+        done = import_catalog(CATALOG, hall_cfg, data, timeout=0.5)
+    finally:
+        lock.release()
+    assert done.state == FAILED and f"(pid {os.getpid()}) has not published it within 0.5 s" in done.note
+    assert (data / "catalog.json").read_bytes() == done.catalog.to_payload()
 
 
 def test_catalog_check_cli(tmp_path):

@@ -1,0 +1,223 @@
+"""The one MQTT connection every motcua program opens to its hall's Mosquitto.
+
+    link = MqttLink(Login("127.0.0.1", 1883, "kiosk-1", password), log,
+                    will=Retained(topics.status("kiosk-1"), offline), subscribe=[topics.board],
+                    on_message=inbox.put)            # paho's thread: hand the Message over, or handle it
+    link.start()                                     # connects in the background, reconnects by itself
+    link.publish(topics.request("kiosk-1", "take-ticket"), payload)
+    link.stop()             # publishes `farewell=` (retained) first when given; else the broker sends the will
+
+The devices' HallClient (hall/client.py) and the hall service (broker/service.py) stand on it.
+For both it logs in with the program's own user, leaves the last will with the broker, reconnects
+with a backoff, subscribes again on every connect (a clean session forgets subscriptions; a
+persistent one, the hall service's, keeps the requests that arrive while it is away), sends small
+messages at once (TCP_NODELAY), and says why it cannot connect: `link.failure` is a
+ConnectionFailure (`refused`, `unreachable`, `not_authorised`, `rejected`), logged as one WARNING
+per kind of failure, not one per retry, and `on_connection(False)` is called each time the kind
+changes. `on_connection(True)` follows every successful connect, after the subscriptions and the
+retained `status` (when the link has one) went out.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Self
+
+import paho.mqtt.client as mqtt
+
+# MQTT 5 reason codes (paho maps MQTT 3.1.1's CONNACK 4 and 5 onto them): the broker refused the login.
+NOT_AUTHORISED_CODES = (134, 135)    # bad user name or password, not authorized
+
+
+@dataclass(frozen=True)
+class Login:
+    """Where the hall's Mosquitto is and who this program is on it."""
+    host: str
+    port: int
+    username: str
+    password: str
+    client_id: str = ""      # the broker's session name; the user name when empty
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Retained:
+    """A retained message: a status, a last will."""
+    topic: str
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message as the broker delivered it."""
+    topic: str
+    payload: bytes
+    retained: bool
+
+
+@dataclass(frozen=True)
+class ConnectionFailure:
+    """Why the program cannot connect to the hall server now (MqttLink.failure)."""
+    kind: str      # refused: nothing listens on host:port (server down, wrong port) · unreachable: no route,
+    #                timed out, unknown host name · not_authorised: the broker refused the login
+    #                (not registered on this hall server, removed, wrong password) · rejected: any other refusal
+    detail: str    # English: the OS error or the broker's reason, as they said it
+
+
+def generic_explanation(name: str, login: Login, failure: ConnectionFailure) -> str:
+    """The WARNING a failure kind gets when the program has nothing better to say."""
+    where, detail = login.where, failure.detail
+    return {
+        "refused": f"{name}: cannot connect to the hall's Mosquitto at {where}: {detail}. Retrying",
+        "unreachable": f"{name}: cannot reach the hall's Mosquitto at {where}: {detail}. Retrying",
+        "not_authorised": f"{name}: the hall's Mosquitto at {where} refused the login of user "
+                          f"{login.username!r}: {detail}. Retrying",
+        "rejected": f"{name}: the hall's Mosquitto at {where} refused the connection: {detail}. Retrying",
+    }[failure.kind]
+
+
+Explain = Callable[[ConnectionFailure], str]
+
+
+class _PahoClient(mqtt.Client):
+    """paho's client, but it tells why a connection attempt failed: paho's loop swallows the OSError."""
+    socket_error_hook: Callable[[OSError], None] | None = None
+
+    def reconnect(self):
+        try:
+            return super().reconnect()
+        except OSError as err:
+            if self.socket_error_hook:
+                self.socket_error_hook(err)
+            raise
+
+
+def no_delay(client, userdata, sock) -> None:
+    """paho's on_socket_open: small request/reply messages must not wait for Nagle's algorithm."""
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class MqttLink:
+    """One program's connection to the hall's Mosquitto; paho's callbacks run on paho's thread."""
+
+    def __init__(self, login: Login, log: logging.Logger, *, name: str = "", peer: str = "the hall server",
+                 subscribe: Sequence[str] = (), will: Retained | None = None, status: Retained | None = None,
+                 farewell: Retained | None = None, persistent: bool = False,
+                 protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv311, backoff: tuple[float, float] = (0.2, 2.0),
+                 max_inflight: int | None = None, explain: Explain | None = None,
+                 on_message: Callable[[Message], None] | None = None,
+                 on_connection: Callable[[bool], None] | None = None):
+        self.login = login
+        self.log = log
+        self.name = name or login.username
+        self.peer = peer            # what the log calls the other end
+        self.subscriptions = list(subscribe)
+        self.status = status        # republished, retained, on every connect (publish_status changes it)
+        self.farewell = farewell    # published, retained, by a clean stop(); the will covers the rest
+        self.deliver = on_message
+        self.on_connection = on_connection
+        self.explain = explain or (lambda failure: generic_explanation(self.name, login, failure))
+        self.connected = threading.Event()
+        self.connects = 0   # how many times a connection was made (reconnects show here)
+        self.failure: ConnectionFailure | None = None   # why the last attempt failed; None once connected
+        self._stopping = False
+        # MQTT 5 has clean start instead; only 3.1.1 takes clean_session.
+        self.client = _PahoClient(mqtt.CallbackAPIVersion.VERSION2, client_id=login.client_id or login.username,
+                                  protocol=protocol, clean_session=None if protocol == mqtt.MQTTv5 else not persistent)
+        self.client.socket_error_hook = self._on_socket_error
+        self.client.username_pw_set(login.username, login.password)
+        if will is not None:
+            self.client.will_set(will.topic, will.payload, qos=1, retain=True)
+        # paho's hints say int; it takes seconds as floats (its own default backoff doubles them).
+        self.client.reconnect_delay_set(min_delay=backoff[0], max_delay=backoff[1])  # type: ignore[arg-type]
+        if max_inflight is not None:
+            self.client.max_inflight_messages_set(max_inflight)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.on_socket_open = no_delay
+
+    # --- lifecycle ------------------------------------------------------------
+
+    def start(self, wait: float | None = None) -> Self:
+        """Connect in the background; with `wait`, raise ConnectionError unless connected within it."""
+        self.client.connect_async(self.login.host, self.login.port, keepalive=10)
+        self.client.loop_start()
+        if wait is not None and not self.connected.wait(wait):
+            why = f" ({self.failure.kind}: {self.failure.detail})" if self.failure else ""
+            raise ConnectionError(f"{self.name}: no connection to {self.login.where}{why}")
+        return self
+
+    def stop(self, wait: float = 1.0) -> None:
+        """Leave: publish the farewell (retained) first when connected, then disconnect."""
+        self._stopping = True
+        farewell = self.farewell
+        if farewell is not None and self.connected.is_set():
+            try:
+                self.client.publish(farewell.topic, farewell.payload, qos=1, retain=True).wait_for_publish(wait)
+            except (RuntimeError, ValueError):
+                pass  # the connection dropped meanwhile: the broker sends the last will instead
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def publish(self, topic: str, payload: bytes, retain: bool = False) -> mqtt.MQTTMessageInfo:
+        """QoS 1, as everything in the hall; queued by paho while disconnected."""
+        return self.client.publish(topic, payload, qos=1, retain=retain)
+
+    def publish_status(self, status: Retained) -> None:
+        """Publish a new retained status now (queued while disconnected) and on every reconnect."""
+        self.status = status
+        self.publish(status.topic, status.payload, retain=True)
+
+    # --- paho's callbacks (paho's thread) ---------------------------------------
+
+    def _on_connect(self, client, userdata, flags, reason, properties=None):
+        if reason.is_failure:
+            self._failed("not_authorised" if reason.value in NOT_AUTHORISED_CODES else "rejected", str(reason))
+            return
+        if self.failure is not None or not self.connects:
+            self.log.info("%s: connected to %s at %s", self.name, self.peer, self.login.where)
+        self.failure = None
+        if self.subscriptions:
+            client.subscribe([(t, 1) for t in self.subscriptions])
+        if self.status is not None:
+            client.publish(self.status.topic, self.status.payload, qos=1, retain=True)
+        self.connects += 1
+        self.connected.set()
+        if self.on_connection:
+            self.on_connection(True)
+
+    def _on_disconnect(self, client, userdata, flags, reason, properties=None):
+        was = self.connected.is_set()
+        self.connected.clear()
+        if was and not self._stopping:
+            self.log.warning("%s: lost the connection to %s at %s (%s); reconnecting",
+                             self.name, self.peer, self.login.where, reason)
+        if was and self.on_connection:
+            self.on_connection(False)
+
+    def _on_message(self, client, userdata, msg):
+        if self.deliver:
+            self.deliver(Message(msg.topic, msg.payload, bool(msg.retain)))
+
+    def _on_socket_error(self, err: OSError) -> None:
+        self._failed("refused" if isinstance(err, ConnectionRefusedError) else "unreachable",
+                     err.strerror or str(err) or type(err).__name__)
+
+    def _failed(self, kind: str, detail: str) -> None:
+        # Retries come every few seconds for as long as the problem lasts: one line per kind, not per retry.
+        new = self.failure is None or self.failure.kind != kind
+        self.failure = ConnectionFailure(kind, detail)
+        if not new:
+            return
+        self.log.warning(self.explain(self.failure))
+        if self.on_connection:
+            self.on_connection(False)
