@@ -1,4 +1,4 @@
-"""The hall's durable memory: SQLite in WAL mode with synchronous=FULL.
+"""The hall's durable memory: SQLite in WAL mode with synchronous=FULL (opened through hall.store).
 
     ledger = Ledger(data_dir / "hall.db")        # migrates on open
     reply = ledger.stored_reply("kiosk-1", "r1")  # a retried request gets this again
@@ -14,17 +14,18 @@ import errno
 import json
 import os
 import sqlite3
-from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import sqlite_utils
 
 from broker.model import CounterState, Device, Event, Outcome, Ticket
+from hall import store
 from hall.protocol import Call
 
-MIGRATIONS: list[tuple[str, list[str]]] = [
-    ("tickets, counters, devices, requests, events", [
+# Numbered schema steps (hall.store): never edit a released one, add a new one at the end.
+MIGRATIONS: list[store.Step] = [
+    store.Step("tickets, counters, devices, requests, events", (
         """CREATE TABLE tickets (
             id TEXT PRIMARY KEY, day TEXT NOT NULL, service TEXT NOT NULL, number INTEGER NOT NULL,
             label TEXT NOT NULL, priority TEXT, issued_at REAL NOT NULL, seq INTEGER NOT NULL,
@@ -51,7 +52,7 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         """CREATE TRIGGER events_no_delete BEFORE DELETE ON events
             BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END""",
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-    ]),
+    )),
 ]
 
 _TICKET_COLS = [f.name for f in fields(Ticket)]
@@ -79,6 +80,17 @@ def free_bytes(folder: str | Path) -> int:
 LOW_SPACE = 256 * 1024
 
 
+def _adopt_migrations_table(conn: sqlite3.Connection) -> None:
+    """Ledgers made before hall.store kept their steps in a `_migrations` table (ids 1…n): take its count."""
+    if store.version(conn) or not conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").fetchone():
+        return
+    with store.transaction(conn):
+        done = conn.execute("SELECT coalesce(max(id), 0) FROM _migrations").fetchone()[0]
+        conn.execute(f"PRAGMA user_version = {int(done)}")
+        conn.execute("DROP TABLE _migrations")
+
+
 @dataclass
 class Stored:
     """One handled request to store with its reply."""
@@ -92,17 +104,14 @@ class Stored:
 class Ledger:
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        # isolation_level=None: transactions are explicit (BEGIN … COMMIT), never implicit.
-        fresh = not self.path.exists()
-        conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=10)
+        if not self.path.exists():
+            # It holds the devices' password hashes. Made private before SQLite creates its -wal and
+            # -shm files, which take this file's mode.
+            self.path.touch(0o600)
+            os.chmod(self.path, 0o600)
+        conn = store.connect(self.path, busy_timeout_s=10)
         self.db = sqlite_utils.Database(conn, execute_plugins=False)
         self.conn = conn
-        if fresh:
-            os.chmod(self.path, 0o600)   # it holds the devices' password hashes
-        conn.execute("PRAGMA journal_mode=WAL")
-        # FULL: a reply is only sent after its transaction reached the disk (power cuts).
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA busy_timeout=10000")
         # No automatic checkpoint inside a commit (it made every ~64th reply 1 ms slower);
         # the service calls checkpoint() when it is idle.
         conn.execute("PRAGMA wal_autocheckpoint=0")
@@ -111,34 +120,15 @@ class Ledger:
     def close(self) -> None:
         self.conn.close()
 
-    @contextmanager
     def writing(self):
-        """A write transaction that takes the write lock first (BEGIN IMMEDIATE).
-
-        A deferred BEGIN that reads before it writes fails at once with "database is
-        locked" when another process wrote meanwhile; IMMEDIATE waits its turn instead.
-        """
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        """A write transaction that takes the write lock first (BEGIN IMMEDIATE; hall.store says why)."""
+        return store.transaction(self.conn)
 
     # --- schema -------------------------------------------------------------
 
     def migrate(self) -> None:
-        with self.writing():
-            self.conn.execute("CREATE TABLE IF NOT EXISTS _migrations "
-                              "(id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
-            done = {r[0] for r in self.conn.execute("SELECT id FROM _migrations")}
-            for number, (name, statements) in enumerate(MIGRATIONS, start=1):
-                if number in done:
-                    continue
-                for sql in statements:
-                    self.conn.execute(sql)
-                self.conn.execute("INSERT INTO _migrations VALUES (?, ?, datetime('now'))", (number, name))
+        _adopt_migrations_table(self.conn)
+        store.migrate(self.conn, MIGRATIONS)
 
     # --- requests -----------------------------------------------------------
 
@@ -244,8 +234,8 @@ class Ledger:
 
     def add_device(self, device: Device, password_hash: str, now: float) -> None:
         with self.writing():
-            self.db["devices"].insert({"id": device.id, "role": device.role, "counter": device.counter,
-                                       "password_hash": password_hash, "created_at": now})
+            self.db.table("devices").insert({"id": device.id, "role": device.role, "counter": device.counter,
+                                              "password_hash": password_hash, "created_at": now})
 
     def remove_device(self, device_id: str) -> bool:
         with self.writing():

@@ -23,12 +23,12 @@ about 1 start of 4, and the hall never saw it offline: issue 8.)
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from hall.client import HallClient
-from hall.device import DeviceConfig
-from hall.protocol import NO_PRINTER, Board, ProtocolError, Status, decode
+from hall.device import DeviceConfig, load_device
+from hall.protocol import NO_PRINTER, Catalog, ProtocolError, Status, decode_message
 from kiosk.procedures import KioskCatalog
 from kiosk.worker import Deliver, Worker
 
@@ -49,6 +49,11 @@ def printer_config(dev: DeviceConfig, device_toml: str | Path):
     return check_printer(dev.printer, device_toml)
 
 
+def load_printer(device_toml: str | Path):
+    """Read a kiosk's device.toml and check its [printer]; None when it has none (printer/ reads no files)."""
+    return printer_config(load_device(device_toml), device_toml)
+
+
 class KioskBackend:
     def __init__(self, dev: DeviceConfig, printer_cfg, spool_path: str | Path, *,
                  config: Callable[[], dict | None], deliver: Deliver, version: str = "", gate_s: float = 0.0,
@@ -63,7 +68,7 @@ class KioskBackend:
             log.warning("%s: no [printer] in its device.toml: numbers are shown on screen, no ticket is "
                         "printed (docs/printers.md says how to connect a printer)", dev.id)
         else:
-            from printer.ticket_printer import TicketPrinter   # Pillow and python-escpos: only with a printer
+            from printer.ticket_printer import TicketPrinter  # Pillow and python-escpos: only with a printer
             if printer_cfg.transport == "preview":
                 log.warning("%s: preview printer: tickets are written as PNG files to %s, nothing is printed "
                             "(a demo setting)", dev.id, printer_cfg.folder)
@@ -74,7 +79,7 @@ class KioskBackend:
         watch_s = printer_cfg.max_age_s + printer_cfg.timeout_s + 2 * printer_cfg.status_poll_s if printer_cfg else 0
         self.worker = Worker(self.client, self.printer, config, deliver, gate_s=gate_s, watch_s=max(90.0, watch_s))
 
-    def start(self) -> "KioskBackend":
+    def start(self) -> KioskBackend:
         if self.printer is None:
             self.deliver("printer", NO_PRINTER)
         self.worker.start()
@@ -103,11 +108,12 @@ class KioskBackend:
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         # paho's thread: decoding (and parsing a catalog, the one heavy message) happens here, not on the UI's.
-        kind = "server" if topic.endswith("/status") else topic.rsplit("/", 1)[-1]
+        kind = self.client.topics.kind(topic)   # hall.protocol.PAYLOADS says what each topic carries
         try:
-            obj = (Board.from_payload(payload) if kind == "board" else KioskCatalog.from_payload(payload)
-                   if kind == "catalog" else Status.from_payload(payload) if kind == "server" else decode(payload))
-        except (ProtocolError, TypeError, KeyError, ValueError) as err:
+            obj = decode_message(topic, payload)
+            if isinstance(obj, Catalog):
+                obj = KioskCatalog(obj)   # indexed for search here, off the UI thread
+        except ProtocolError as err:
             log.error("%s: unreadable message ignored: %s", topic, err)
             return
-        self.deliver(kind, obj)
+        self.deliver("server" if kind == "status" else kind, obj)

@@ -6,10 +6,11 @@
     w.stop()
 
 One thread sends the requests in order (HallClient.request resends with the same id on
-timeout, so the hall never issues two tickets for one tap). Each printed ticket is then
-watched by a short-lived thread until its paper copy is decided — printed, waiting for
-paper, failed — so a printer out of paper never holds up the next citizen's number.
-`deliver` is called on those threads; the Kivy app hands it on with Clock.schedule_once.
+timeout, so the hall never issues two tickets for one tap). Each spooled ticket's paper copy
+is then followed through its job's callback (JobHandle.on_change, called by the spool as the
+job changes): printed, waiting for paper, failed; so a printer out of paper never holds up
+the next citizen's number, and no thread waits per ticket. `deliver` is called on the
+worker's, the spool's or paho's thread; the Kivy app hands it on with Clock.schedule_once.
 
 Laying a ticket out (Pillow) takes the GIL for ~100 ms on the worker's thread; done at once,
 it would hold back the frame that shows the number by as much. So with `gate_s` the worker
@@ -23,11 +24,12 @@ import logging
 import queue
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from hall.client import RequestTimeout
+from hall.protocol import Fields, ProtocolError, TicketIssued
 from kiosk.model import TakeTicket
-from printer.job import DECIDED, FINAL
+from printer.job import DECIDED, FINAL, JobHandle
 
 log = logging.getLogger("motcua.kiosk")
 
@@ -43,7 +45,7 @@ class Worker:
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="kiosk-worker", daemon=True)
 
-    def start(self) -> "Worker":
+    def start(self) -> Worker:
         self._thread.start()
         return self
 
@@ -79,27 +81,41 @@ class Worker:
                 self._print(reply["data"])
 
     def _print(self, data: dict) -> None:
-        ticket_id = data["ticket_id"]
         try:
-            job = self.printer.print_ticket(data, self.config())
+            issued = TicketIssued.from_dict(Fields(data, "take-ticket reply data"))
+        except ProtocolError as err:    # the screen says what the model could read; nothing to print
+            log.error("take-ticket reply not printed: %s", err)
+            return
+        ticket_id = issued.ticket_id
+        try:
+            job = self.printer.print_ticket(issued, self.config())
         except Exception as err:        # a layout or spool error: the number is on screen anyway
             log.exception("ticket %s could not be spooled", ticket_id)
             self.deliver("print", ticket_id, "failed", str(err))
             return
-        threading.Thread(target=self._watch, args=(job,), name=f"print-{data['ticket']}", daemon=True).start()
+        watch = PaperWatch(self.deliver, time.monotonic() + self.watch_s)
+        job.on_change(watch.changed)
+        watch.changed(job)              # what happened before it was watched
 
-    def _watch(self, job) -> None:
-        """Report each change of the paper copy's state until it is printed or failed (or watch_s)."""
-        deadline = time.monotonic() + self.watch_s
-        seen = ("printing", "")
-        while time.monotonic() < deadline:
-            # Once waiting (no paper), wait for the outcome or for printing again (the printer holding the
-            # ticket goes on once paper is in: issue 13); a second a round, to see a new reason too.
-            waiting = seen[0] == "waiting"
-            job.wait(min(1.0, deadline - time.monotonic()), until=("printing", *FINAL) if waiting else DECIDED)
-            state = (job.state, job.reason)
-            if state != seen and (state[0] in DECIDED or waiting):
-                seen = state
-                self.deliver("print", job.ticket_id, *state)
-            if state[0] in FINAL:
+
+class PaperWatch:
+    """Tells the UI how one ticket's paper copy goes, until it is printed or failed (or the deadline)."""
+
+    def __init__(self, deliver: Deliver, deadline: float):
+        self.deliver, self.deadline = deliver, deadline
+        self.seen = ("printing", "")    # not news: the screen says "printing" until it hears otherwise
+        self.done = False
+        self._lock = threading.Lock()   # the spool's thread and the worker's may both report
+
+    def changed(self, job: JobHandle) -> None:
+        with self._lock:
+            if self.done or time.monotonic() >= self.deadline:
+                self.done = True
                 return
+            state = (job.state, job.reason)
+            # Once waiting (no paper), every change is news: printing again (the printer holding the
+            # ticket goes on once paper is in: issue 13), another reason, the outcome.
+            if state != self.seen and (state[0] in DECIDED or self.seen[0] == "waiting"):
+                self.seen = state
+                self.deliver("print", job.ticket_id, *state)
+            self.done = state[0] in FINAL

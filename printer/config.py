@@ -1,37 +1,31 @@
 """The [printer] table of a kiosk's device.toml, checked into a frozen PrinterConfig.
 
-    cfg = load_printer("kiosk-1.toml")             # None when the file has no [printer]
-    cfg = check_printer(dev.printer, "kiosk-1.toml")
+    cfg = check_printer(dev.printer, "kiosk-1.toml")  # dev: hall.device.DeviceConfig; the raw table
+    cfg = check_printer({"transport": "preview", "folder": "tickets"})
     cfg.transport, cfg.model, cfg.name             # "network", "TM-T20II", "network printer 10.0.0.9:9100 (TM-T20II)"
 
 Every mistake is a ConfigError naming the file and the key, e.g.
 `device.toml: key 'printer.baudrate': must be a whole number, not '9600'`.
-The keys are documented in docs/printers.md and docs/config.md.
+The keys are documented in docs/printers.md and docs/config.md. Each transport checks its
+own keys (printer.transports: `settings`); reading the device.toml is the kiosk's
+(kiosk.backend.load_printer): this package is given the table, it does not read device files.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from hall.config import doc
-from hall.device import load_device
 from hall.tomlcheck import Table
+from printer import transports
+from printer.profiles import UnknownPrinterModel, UnsuitablePrinter, load_profile
 
-TRANSPORTS = ("usb", "serial", "network", "file", "cups", "preview")
+TRANSPORTS = tuple(transports.TRANSPORTS)        # usb, serial, network, file, cups, preview
 CUTS = ("full", "partial", "none")
 STATUS_QUERY = ("auto", "always", "never")
 # Keys that only make sense with one transport ("port" is the serial device or the TCP port).
-TRANSPORT_KEYS = {
-    "usb": ("vendor_id", "product_id", "interface", "in_ep", "out_ep"),
-    "serial": ("port", "baudrate"),
-    "network": ("host", "port"),
-    "file": ("path",),
-    "cups": ("queue",),
-    "preview": ("folder",),
-}
-_HEX = re.compile(r"(0[xX])?([0-9a-fA-F]{1,4})")
+TRANSPORT_KEYS = {kind: link.KEYS for kind, link in transports.TRANSPORTS.items()}
 # A ticket not printed this long after it was issued is dropped, never printed late: the kiosk keeps
 # a number whose paper copy did not print on screen for 90 s (kiosk.model.Settings.ticket_kept_s),
 # so paper comes out only while its number is still on the screen beside it and its citizen most
@@ -72,25 +66,7 @@ class PrinterConfig:
     @property
     def name(self) -> str:
         """What a person reads in logs and errors: which printer, where."""
-        where = {
-            "usb": lambda: f"USB printer {self.vendor_id or 0:04x}:{self.product_id or 0:04x}",
-            "serial": lambda: f"serial printer on {self.serial_port} at {self.baudrate} baud",
-            "network": lambda: f"network printer {self.host}:{self.tcp_port}",
-            "file": lambda: f"printer device file {self.path}",
-            "cups": lambda: f"CUPS queue '{self.queue}'",
-            "preview": lambda: f"preview printer writing to {self.folder}",
-        }[self.transport]()
-        return f"{where} ({self.model})"
-
-
-def known_models() -> list[str]:
-    """Model names [printer] model accepts: printer.profiles' list (python-escpos's database + clones)."""
-    try:
-        from printer.profiles import model_names
-    except ImportError:  # the ticket encoder is not installed: python-escpos's own database only
-        from escpos.capabilities import CAPABILITIES
-        return sorted(CAPABILITIES["profiles"])
-    return model_names()
+        return f"{transports.TRANSPORTS[self.transport].where(self)} ({self.model})"
 
 
 def check_printer(data: dict, file: str | Path = "device.toml") -> PrinterConfig:
@@ -104,25 +80,7 @@ def check_printer(data: dict, file: str | Path = "device.toml") -> PrinterConfig
     model, width = t.text("model", "default"), t.integer("width", None, low=256, high=832) \
         if t.has("width") else None
     model, realtime_status = _check_model(t, model, width)
-    kw: dict = {}
-    if transport == "usb":
-        kw["vendor_id"] = _hex(t, "vendor_id", None, 0xFFFF)
-        kw["product_id"] = _hex(t, "product_id", None, 0xFFFF)
-        kw["interface"] = t.integer("interface", 0, low=0, high=255)
-        kw["in_ep"] = _hex(t, "in_ep", 0x82, 0xFF)
-        kw["out_ep"] = _hex(t, "out_ep", 0x01, 0xFF)
-    elif transport == "serial":
-        kw["serial_port"] = t.text("port")
-        kw["baudrate"] = t.integer("baudrate", 9600, low=300, high=921600)
-    elif transport == "network":
-        kw["host"] = t.text("host")
-        kw["tcp_port"] = t.integer("port", 9100, low=1, high=65535)
-    elif transport == "file":
-        kw["path"] = _path(t, "path", file)
-    elif transport == "cups":
-        kw["queue"] = t.text("queue", pattern=r"[A-Za-z0-9_.@-]{1,127}")
-    else:
-        kw["folder"] = _path(t, "folder", file)
+    kw = transports.TRANSPORTS[transport].settings(t, file)
     cfg = PrinterConfig(
         transport=transport, model=model, width=width, **kw,
         timeout_s=t.number("timeout_s", 10.0, low=0.5, high=120),
@@ -139,20 +97,8 @@ def check_printer(data: dict, file: str | Path = "device.toml") -> PrinterConfig
     return cfg
 
 
-def load_printer(path: str | Path) -> PrinterConfig | None:
-    """Read a device.toml and check its [printer]; None when it has none."""
-    dev = load_device(path)
-    return None if dev.printer is None else check_printer(dev.printer, path)
-
-
 def _check_model(t: Table, model: str, width: int | None) -> tuple[str, bool]:
     """Refuse an unknown model or a width it cannot print; (its proper name, answers DLE EOT status)."""
-    try:
-        from printer.profiles import UnknownPrinterModel, UnsuitablePrinter, load_profile
-    except ImportError:
-        if model not in known_models():
-            raise t.error("model", f"unknown printer model {model!r} (known: {', '.join(known_models())})")
-        return model, True
     try:
         profile = load_profile(model, width)
         return profile.model, profile.realtime_status
@@ -160,26 +106,3 @@ def _check_model(t: Table, model: str, width: int | None) -> tuple[str, bool]:
         raise t.error("model", str(exc)) from None
     except UnsuitablePrinter as exc:
         raise t.error("width" if width is not None else "model", str(exc)) from None
-
-
-def _hex(t: Table, name: str, default: int | None, high: int) -> int:
-    """A USB id or endpoint: text as lsusb prints it ("0x0416" or "0416") or a TOML integer (0x0416)."""
-    if not t.has(name):
-        return t.text(name) if default is None else t.integer(name, default)  # the first raises "missing"
-    if not isinstance(t.data[name], str):
-        return t.integer(name, low=0, high=high)    # TOML's own 0x0416; refuses true, 1.5, lists
-    m = _HEX.fullmatch(t.text(name).strip())
-    if not m:
-        raise t.error(name, f"must be a hexadecimal id like \"0x0416\" (as lsusb shows it), not {t.data[name]!r}")
-    value = int(m.group(2), 16)
-    if value > high:
-        raise t.error(name, f"must be at most {high:#x}, not {value:#x}")
-    return value
-
-
-def _path(t: Table, name: str, file: str | Path) -> str:
-    """A path; a relative one is taken from the device.toml's folder, so it does not depend on the cwd."""
-    value = Path(t.text(name))
-    if not value.is_absolute():
-        value = Path(file).resolve().parent / value
-    return str(value)

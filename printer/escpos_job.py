@@ -91,7 +91,7 @@ def bands(image: Image.Image, limit: int = FRAGMENT_HEIGHT) -> list[Band]:
                 width = 8 * sx * -(-max(used[top:bottom]) // sx)   # whole bytes at the sent width
                 run = image.crop((0, top, width, bottom))
                 if sx * sy > 1:
-                    run = run.resize((width // sx, run.height // sy), Image.NEAREST)
+                    run = run.resize((width // sx, run.height // sy), Image.Resampling.NEAREST)
                 out.append(Band(run, sx, sy, top))
         y = end
     return out
@@ -115,7 +115,8 @@ def _plan(rows: list[bytes], used: list[int], top: int, end: int, limit: int,
         dbl[i] = dbl[i + 1] + 1 if wide[i] else 0
         if i + 1 < n and wide[i] and rows[top + i] == rows[top + i + 1]:
             quad[i] = quad[i + 2] + 2
-    cuts, kinds = [0], []    # stretch boundaries and each stretch's (sx, sy)
+    cuts: list[int] = [0]                # stretch boundaries
+    kinds: list[tuple[int, int]] = []    # each stretch's (sx, sy)
     i = 0
     while i < n:
         if quad[i] >= MIN_SCALED or quad[i] == n:

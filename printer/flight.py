@@ -23,12 +23,17 @@ printing/sent while it is being followed; Spool._step does the rest.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from printer import status as st
 from printer import timing
-from printer.transports import NoAnswer, PrinterUnavailable
+from printer.link import Link, NoAnswer, PrinterUnavailable
+
+if TYPE_CHECKING:
+    from printer.job import JobHandle
 
 log = logging.getLogger("motcua.printer")
 
@@ -57,18 +62,45 @@ class Flight:
 class FollowsJobs:
     """Mixed into printer.spool.Spool: the worker's rounds while a job is in flight."""
 
+    # What the spool gives the rounds below, declared so they are checked against it (Spool sets them).
+    printer_name: str
+    speed_mm_s: float
+    status_timeout_s: float
+    poll_s: float
+    _link: Link | None
+    _flight: Flight | None
+    _next_expire: float
+    _stop: threading.Event
+
+    if TYPE_CHECKING:   # the spool's own steps, as printer.spool.Spool defines them
+        def handle(self, job_id: int) -> JobHandle: ...
+        def _q(self, sql: str, args: tuple = ()) -> list[tuple]: ...
+        def _store(self, jid: int, state: str, reason: str = "", attempts: int | None = None) -> None: ...
+        def _finish(self, jid: int, state: str, reason: str, why: str, level: int = logging.INFO) -> None: ...
+        def _change(self, h: JobHandle, state: str, reason: str = "", only_from: str | None = None) -> None: ...
+        def _retry(self, jid: int, attempt: int, state: str) -> bool: ...
+        def _expire(self) -> None: ...
+        def _lost(self, err: PrinterUnavailable | None) -> None: ...
+        def _report(self, state: str) -> None: ...
+
+    def _in_flight(self) -> tuple[Flight, Link]:
+        # The spool follows a job only while it has one, over the link it went by: losing the link
+        # (_lost) ends the flight first, so both are there whenever a round runs.
+        assert self._flight is not None and self._link is not None, "no job in flight"
+        return self._flight, self._link
+
     def _follow(self) -> bool:
         """One round of waiting for the printer to take in and print the job in flight; never resends it
         because an answer is late (the answer waits behind the job's bytes), only if the connection is lost
         before the printer took them all."""
-        f = self._flight
+        f, link = self._in_flight()
         try:
             if not f.asked:             # the query behind the job: answered once the printer has taken it all
                 f.asked = True
-                self._poke(f, drop_late=True)
+                self._poke(f, link, drop_late=True)
             if not f.answered:
-                got = self._link.read_answer(SLICE_S)
-                self._news(f, self._link.pushed())
+                got = link.read_answer(SLICE_S)
+                self._news(f, link.pushed())
                 now = time.monotonic()
                 if got is not None:
                     f.answered, f.next_ask = True, now
@@ -80,15 +112,15 @@ class FollowsJobs:
                                 now - f.started, f.size, f.print_s, self.speed_mm_s)
                     self._news(f, "offline", "stopped")
                 elif now >= f.next_ask and f.trouble:
-                    self._poke(f)      # a printer switched off and on resets the connection: this notices
+                    self._poke(f, link)   # a printer switched off and on resets the connection: this notices
             else:
-                self._news(f, self._link.pushed())
+                self._news(f, link.pushed())
                 now = time.monotonic()
                 if now < f.next_ask:
                     self._stop.wait(min(SLICE_S, f.next_ask - now))
                     return True
                 try:
-                    state, reason = st.query(self._link, self.status_timeout_s), None
+                    state, reason = st.query(link, self.status_timeout_s), None
                 except NoAnswer:   # it has the whole job and went quiet: stopped with it, not lost
                     state, reason = "offline", "stopped"
                 now, f.next_ask = time.monotonic(), time.monotonic() + FOLLOW_POLL_S
@@ -138,10 +170,10 @@ class FollowsJobs:
             self._store(f.jid, "sent" if f.answered else "printing")
             self._change(self.handle(f.jid), "printing")
 
-    def _poke(self, f: Flight, drop_late: bool = False) -> None:
+    def _poke(self, f: Flight, link: Link, drop_late: bool = False) -> None:
         f.next_ask = time.monotonic() + self.poll_s
         try:
-            self._link.send_request(ASK, drop_late=drop_late)
+            link.send_request(ASK, drop_late=drop_late)
         except NoAnswer:
             pass            # our send buffer is full: the printer is not taking bytes now; its answer will tell
 

@@ -2,7 +2,8 @@
 
     f = font(BOLD, 32)                        # a cached Pillow FreeTypeFont
     check_glyphs("UBND xã Cư Kty", BOLD)      # fine
-    check_glyphs("漢", BOLD, "hall name")      # GlyphMissing: hall name: U+6F22 '漢' (CJK …) is not in DejaVuSans-Bold.ttf
+    check_glyphs("漢", BOLD, "hall name")      # GlyphMissing: hall name: U+6F22 '漢' (CJK …)
+                                              #   is not in DejaVuSans-Bold.ttf
     f, lines = fit("Bảo trợ xã hội – Người có công", BOLD, 38, 28, 544, max_lines=2)
                                               # 38 px, ["Bảo trợ xã hội –", "Người có công"]
 
@@ -79,7 +80,7 @@ def covered(path: Path) -> frozenset[int]:
 
 def _read_cmap(data: bytes, at: int) -> set[int]:
     (fmt,) = struct.unpack_from(">H", data, at)
-    points = set()
+    points: set[int] = set()
     if fmt == 12:
         (groups,) = struct.unpack_from(">I", data, at + 12)
         for g in range(groups):
@@ -94,7 +95,8 @@ def _read_cmap(data: bytes, at: int) -> set[int]:
     deltas, ranges = starts + seg2, starts + 2 * seg2
     for s in range(seg2 // 2):
         (end,), (start,) = struct.unpack_from(">H", data, ends + 2 * s), struct.unpack_from(">H", data, starts + 2 * s)
-        (delta,), (rng,) = struct.unpack_from(">h", data, deltas + 2 * s), struct.unpack_from(">H", data, ranges + 2 * s)
+        (delta,) = struct.unpack_from(">h", data, deltas + 2 * s)
+        (rng,) = struct.unpack_from(">H", data, ranges + 2 * s)
         for c in range(start, min(end, 0xFFFE) + 1):
             if rng == 0:
                 glyph = (c + delta) & 0xFFFF
@@ -145,9 +147,16 @@ def fit(text: str, path: Path, size: int, min_size: int, box: int,
                 best = (f, counts)
     if best:   # the size is chosen on greedy line counts; then each part's breaks are chosen well
         f, counts = best
-        return f, [line for part, n in zip(parts, counts) for line in _rebreak(part.split(), f, box, n)]
+        return f, [line for part, n in zip(parts, counts, strict=True) for line in _rebreak(part.split(), f, box, n)]
     f = font(path, min_size)
     return f, [line for part in parts for line in wrap(part, f, box, break_words=True)]
+
+
+def ink_box(f: ImageFont.FreeTypeFont, text: str) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of a line's ink, in dots. FreeType measures a line drawn without
+    a stroke in whole pixels; Pillow types the box as float for stroked text, which no ticket draws."""
+    left, top, right, bottom = f.getbbox(text)
+    return int(left), int(top), int(right), int(bottom)
 
 
 def extent(f: ImageFont.FreeTypeFont, text: str) -> tuple[int, int]:
@@ -155,7 +164,7 @@ def extent(f: ImageFont.FreeTypeFont, text: str) -> tuple[int, int]:
     (an accent over a final 'ỗ' can reach a dot past the advance)."""
     if not text:
         return 0, 0
-    left, _, right, _ = f.getbbox(text)
+    left, _, right, _ = ink_box(f, text)
     over = max(0, -left)
     return over, over + max(right, math.ceil(f.getlength(text)))
 

@@ -4,11 +4,13 @@
     job.wait(2.0)       # "printed" | "waiting" | "failed" — or "queued"/"printing" if still undecided
     job.reason          # waiting: paper_out | cover_open | offline | stopped; failed: "too old", "lost", …
     job.message_vi      # what the screen tells the citizen about the paper ticket
+    job.on_change(fn)   # fn(job) after each change, on the thread that made it (the spool's, mostly)
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from printer.status import MESSAGES_VI
 
@@ -23,12 +25,18 @@ class JobHandle:
         self.id, self.ticket_id, self.label, self.reprint = job_id, ticket_id, label, reprint
         self.state, self.reason = state, reason  # state: queued | printing | waiting | printed | failed
         self._cond = threading.Condition()
+        self._listeners: list[Callable[[JobHandle], None]] = []
 
     def wait(self, timeout: float | None = None, until: tuple[str, ...] = DECIDED) -> str:
         """Block until the state is one of `until` (default: printed, waiting or failed) or timeout; return it."""
         with self._cond:
             self._cond.wait_for(lambda: self.state in until, timeout)
             return self.state
+
+    def on_change(self, fn: Callable[[JobHandle], None]) -> None:
+        """Call fn(self) after each change of state or reason, on the thread that made it; fn must not block."""
+        with self._cond:
+            self._listeners.append(fn)
 
     @property
     def message_vi(self) -> str:
@@ -50,7 +58,10 @@ class JobHandle:
             changed = (state, reason) != (self.state, self.reason)
             self.state, self.reason = state, reason
             self._cond.notify_all()
-            return changed
+            listeners = list(self._listeners) if changed else []
+        for fn in listeners:     # outside the lock: a listener may read the job
+            fn(self)
+        return changed
 
     def __repr__(self) -> str:
         return f"<job {self.id} ticket {self.ticket_id} {self.state}{' ' + self.reason if self.reason else ''}>"

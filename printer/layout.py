@@ -29,7 +29,7 @@ import qrcode
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 from qrcode.constants import ERROR_CORRECT_M
 
-from printer.fonts import BOLD, REGULAR, check_glyphs, extent, fit, font, text_width
+from printer.fonts import BOLD, REGULAR, check_glyphs, extent, fit, font, ink_box, text_width
 from printer.ticket import TEST_MARK, TicketInfo
 
 # Text is drawn anti-aliased on greyscale, then cut at this level: strokes come out a little fuller
@@ -112,12 +112,13 @@ class _Page:
         """A line in 2-dot-wide pixels, drawn at full size, halved across and doubled back: the encoder
         sends it in double-width mode, half the bytes. Only across: stacked marks (ễ, ậ) keep every
         row, and at this size a 2-dot step is not seen."""
-        pad = f.size // 2                 # stacked marks over capitals may rise above the ascent
+        size = int(f.size)                # fonts.font() makes every font at a whole size
+        pad = size // 2                   # stacked marks over capitals may rise above the ascent
         top = max(0, self.y - pad)
-        strip = Image.new("L", (self.width, self.y - top + 2 * f.size + pad), _WHITE)
+        strip = Image.new("L", (self.width, self.y - top + 2 * size + pad), _WHITE)
         ImageDraw.Draw(strip).text((x, self.y - top), line, font=f, fill=_BLACK)
-        half = strip.resize((self.width // 2, strip.height), Image.BOX).point(_LUT)
-        wide = half.resize(strip.size, Image.NEAREST)      # from dot 0: pairs match the encoder's bytes
+        half = strip.resize((self.width // 2, strip.height), Image.Resampling.BOX).point(_LUT)
+        wide = half.resize(strip.size, Image.Resampling.NEAREST)      # from dot 0: pairs match the encoder's bytes
         self.room(strip.height)
         box = (0, top, self.width, top + strip.height)
         self.img.paste(ImageChops.darker(self.img.crop(box), wide), box)
@@ -136,7 +137,7 @@ def number_font(label: str, box: int, max_height: int) -> ImageFont.FreeTypeFont
     lo, hi = 8, 4 * max_height
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        left, top, right, bottom = font(BOLD, mid).getbbox(label)
+        left, top, right, bottom = ink_box(font(BOLD, mid), label)
         if right - left <= box and bottom - top <= max_height:
             lo = mid
         else:
@@ -153,10 +154,10 @@ def _number(page: _Page, label: str) -> None:
     sz = page.sz
     inner = page.width - 2 * sz.margin
     f = number_font(label, inner // 2, sz.number_max_height // 2)
-    left, top, right, bottom = f.getbbox(label)
+    left, top, right, bottom = ink_box(f, label)
     half = Image.new("L", (right - left, bottom - top), _WHITE)
     ImageDraw.Draw(half).text((-left, -top), label, font=f, fill=_BLACK)
-    _paste_centred(page, half.point(_LUT).resize((2 * half.width, 2 * half.height), Image.NEAREST))
+    _paste_centred(page, half.point(_LUT).resize((2 * half.width, 2 * half.height), Image.Resampling.NEAREST))
 
 
 def qr_image(text: str, module: int) -> Image.Image:
@@ -168,7 +169,7 @@ def qr_image(text: str, module: int) -> Image.Image:
     n = len(matrix)
     small = Image.new("L", (n, n))
     small.putdata([_BLACK if dark else _WHITE for row in matrix for dark in row])
-    return small.resize((n * module, n * module), Image.NEAREST)
+    return small.resize((n * module, n * module), Image.Resampling.NEAREST)
 
 
 def check_ticket(info: TicketInfo) -> None:
@@ -184,7 +185,7 @@ def render_ticket(info: TicketInfo, width: int) -> Image.Image:
     page = _Page(width, sz)
     if info.test:
         _test_band(page)
-    if info.is_priority:
+    if info.priority is not None:     # info.is_priority
         _priority_box(page, info.priority)
     # Long names shrink to stay within 2–3 lines (paper), but never below a size read at arm's length.
     page.text(info.hall_name, BOLD, sz.hall, max_lines=2, min_size=sz.small)
@@ -221,18 +222,19 @@ def _reversed(lines: list[str], f: ImageFont.FreeTypeFont, width: int, pad: int,
     black ones (cut white-on-black, they lose a dot a side). `wide`: 2-dot-wide pixels (_Page._wide).
     """
     ascent, descent = f.getmetrics()
-    inks = [f.getbbox(line) for line in lines]
+    inks = [ink_box(f, line) for line in lines]
     top = min(b[1] for b in inks)
     step = ascent + descent
     width = width or max(b[2] - b[0] for b in inks) + 2 * pad
     img = Image.new("L", (width, step * (len(lines) - 1) + max(b[3] for b in inks) - top + 2 * vpad), _WHITE)
     draw = ImageDraw.Draw(img)
-    for n, (line, (left, _, right, _)) in enumerate(zip(lines, inks)):
+    for n, (line, (left, _, right, _)) in enumerate(zip(lines, inks, strict=True)):
         draw.text(((width - right + left) // 2 - left, vpad - top + n * step), line, font=f, fill=_BLACK)
     if wide:
-        img = img.resize((img.width // 2, img.height), Image.BOX).point(_LUT).resize(img.size, Image.NEAREST)
+        half = img.resize((img.width // 2, img.height), Image.Resampling.BOX).point(_LUT)
+        img = half.resize(img.size, Image.Resampling.NEAREST)
     img = img.point([255 - v for v in _LUT])
-    return img.resize((k * img.width, k * img.height), Image.NEAREST) if k > 1 else img
+    return img.resize((k * img.width, k * img.height), Image.Resampling.NEAREST) if k > 1 else img
 
 
 def _paste_centred(page: _Page, block: Image.Image) -> None:

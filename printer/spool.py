@@ -1,9 +1,10 @@
 """The kiosk's durable print queue: a ticket the hall issued gets printed, once, even across a power cut.
 
-    spool = Spool.for_printer("printer-spool.db", cfg,     # = Spool(path, lambda: Link(cfg), max_age_s=…)
+    spool = Spool.for_printer("printer-spool.db", cfg,     # = Spool(path, lambda: link_for(cfg), max_age_s=…)
                               on_status=lambda s: client.set_status(Status("online", "kiosk", v, s)))
     job = spool.submit("20261125-1023", "1023", data, image_png)   # stored durably, returns at once
     job.wait(2.0)        # "printed" | "waiting" (printer not ready; job.reason says why) | "failed"
+    job.on_change(fn)    # fn(job) after each change, on the spool's thread: how the kiosk follows it
     spool.reprint("20261125-1023")                                  # a new job, flagged reprint
     spool.close()
 
@@ -30,32 +31,35 @@ docs/printers.md explains the choices.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
-from contextlib import contextmanager
-from typing import Callable
+from collections.abc import Callable
 
+from hall import store
 from printer import status as st
 from printer import timing
 from printer.config import MAX_AGE_S
 from printer.flight import Flight, FollowsJobs
 from printer.job import DECIDED, FINAL, JobHandle
+from printer.link import Link, NoAnswer, PrinterUnavailable
 from printer.profiles import DEFAULT_SPEED_MM_S, load_profile
-from printer.transports import Link, NoAnswer, PrinterUnavailable
+from printer.transports import link_for
 
 log = logging.getLogger("motcua.printer")
 
 
-_SCHEMA = [  # numbered migrations; PRAGMA user_version records how many ran
-    """CREATE TABLE jobs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, ticket_id TEXT NOT NULL, label TEXT NOT NULL,
-        data BLOB NOT NULL, image_png BLOB, reprint INTEGER NOT NULL DEFAULT 0,
-        created REAL NOT NULL, state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,
-        reason TEXT NOT NULL DEFAULT '', done_at REAL);
-    CREATE UNIQUE INDEX jobs_one_original ON jobs(ticket_id) WHERE reprint = 0;
-    CREATE INDEX jobs_state ON jobs(state);
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);""",
+# Numbered schema steps (hall.store): never edit a released one, add a new one at the end.
+MIGRATIONS = [
+    store.Step("jobs, meta", (
+        """CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, ticket_id TEXT NOT NULL, label TEXT NOT NULL,
+            data BLOB NOT NULL, image_png BLOB, reprint INTEGER NOT NULL DEFAULT 0,
+            created REAL NOT NULL, state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,
+            reason TEXT NOT NULL DEFAULT '', done_at REAL)""",
+        "CREATE UNIQUE INDEX jobs_one_original ON jobs(ticket_id) WHERE reprint = 0",
+        "CREATE INDEX jobs_state ON jobs(state)",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    )),
 ]
 
 
@@ -66,12 +70,11 @@ class Spool(FollowsJobs):
                  poll_s: float = 2.0, status_timeout_s: float = st.STATUS_TIMEOUT_S, status_query: str = "auto",
                  max_attempts: int = 5, keep_s: float = 2 * 86400, speed_mm_s: float = DEFAULT_SPEED_MM_S,
                  dpi: int = 203, on_status: Callable[[str], None] | None = None,
-                 on_job: Callable[[JobHandle], None] | None = None,
                  clock: Callable[[], float] = time.time, start: bool = True):
         self.factory, self.max_age_s, self.poll_s = printer_factory, max_age_s, poll_s
         self.speed_mm_s, self.dpi = speed_mm_s, dpi   # the profile's: how long a job takes (printer.timing)
         self.status_timeout_s, self.status_query, self.max_attempts = status_timeout_s, status_query, max_attempts
-        self.on_status, self.on_job, self.clock = on_status, on_job, clock
+        self.on_status, self.clock = on_status, clock
         self.printer_state: str | None = None   # as published: one of status.STATES
         self.status_known = False               # False while the printer's answers are unknown
         self.last_error: PrinterUnavailable | None = None
@@ -84,12 +87,8 @@ class Spool(FollowsJobs):
         self._lock = threading.RLock()
         self._wake = threading.Condition()
         self._stop = threading.Event()
-        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")  # a stored job survives a power cut
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        for i, script in enumerate(_SCHEMA[version:], start=version + 1):
-            self.db.executescript(f"BEGIN; {script}; PRAGMA user_version={i}; COMMIT;")
+        self.db = store.connect(path)             # a stored job survives a power cut
+        store.migrate(self.db, MIGRATIONS, self._lock)
         with self._tx():
             for jid, ticket in self.db.execute("SELECT id, ticket_id FROM jobs WHERE state='printing'"):
                 log.warning("ticket %s (job %d) was being sent when the kiosk stopped: sending it again "
@@ -102,12 +101,12 @@ class Spool(FollowsJobs):
             self._worker.start()
 
     @classmethod
-    def for_printer(cls, path: str, cfg, **kw) -> "Spool":
+    def for_printer(cls, path: str, cfg, **kw) -> Spool:
         """A spool for a checked [printer] (printer.config.PrinterConfig), with its timings."""
         profile = load_profile(cfg.model, cfg.width)
         kw = {"max_age_s": cfg.max_age_s, "poll_s": cfg.status_poll_s, "status_query": cfg.status_query,
               "speed_mm_s": profile.speed_mm_s, "dpi": profile.dpi, **kw}
-        return cls(path, lambda: Link(cfg), **kw)
+        return cls(path, lambda: link_for(cfg), **kw)
 
     # --- the caller's side (any thread) ------------------------------------------
 
@@ -151,7 +150,7 @@ class Spool(FollowsJobs):
         rows = self._q(sql + (f" WHERE state IN ({','.join('?' * len(states))})" if states else "")
                        + " ORDER BY id", states)
         keys = ("id", "ticket_id", "label", "reprint", "created", "state", "attempts", "reason", "done_at")
-        return [dict(zip(keys, r)) for r in rows]
+        return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def close(self, timeout: float = 15) -> None:
         """Stop the worker (a job being sent is finished first, up to `timeout`) and close the database."""
@@ -176,7 +175,8 @@ class Spool(FollowsJobs):
         return h
 
     def _tx(self):
-        return _transaction(self.db, self._lock)
+        # One connection serves the caller's thread and the worker: a transaction holds the lock.
+        return store.transaction(self.db, self._lock)
 
     def _q(self, sql: str, args: tuple = ()) -> list[tuple]:
         # One connection serves the caller's thread and the worker: every use holds the lock.
@@ -215,19 +215,21 @@ class Spool(FollowsJobs):
             for (jid,) in self._q("SELECT id FROM jobs WHERE state='queued'"):
                 self._change(self.handle(jid), "waiting", state)
             return False
+        link = self._link
+        assert link is not None   # _probe left it open: a printer it could not reach is "offline", NOT_READY
         jid, data, image_png, attempts = rows[0]
         h = self.handle(jid)
         self._store(jid, "printing", attempts=attempts + 1)
         self._change(h, "printing")
         started = time.monotonic()
         try:
-            self._link.pushed()             # status pushed before this job is no news about it
-            self._link.write(data, label=f"{h.ticket_id}-{jid}", image_png=image_png)
+            link.pushed()                   # status pushed before this job is no news about it
+            link.write(data, label=f"{h.ticket_id}-{jid}", image_png=image_png)
         except PrinterUnavailable as err:   # not every byte went: the ticket is incomplete, send it whole again
             self._lost(err)
             self._report("offline")
             return self._retry(jid, attempts + 1, "offline")
-        if state == st.UNKNOWN or self._link.cfg.transport == "preview":
+        if state == st.UNKNOWN or link.AT_ONCE:
             # Nothing to wait for: a printer that cannot tell, or a preview that has written its files.
             self._finish(jid, "printed", "", f"printed ({len(data)} bytes, attempt {attempts + 1})")
             return True
@@ -272,22 +274,22 @@ class Spool(FollowsJobs):
             self._handles.pop(jid, None)
 
     def _change(self, h: JobHandle, state: str, reason: str = "", only_from: str | None = None) -> None:
-        if h._set(state, reason, only_from) and self.on_job:
-            self.on_job(h)
+        h._set(state, reason, only_from)   # the job's listeners (JobHandle.on_change) hear of it
 
     # --- talking to the printer ---------------------------------------------------
 
     def _probe(self) -> str:
         """The printer's state before a job; reconnects once when an idle connection went stale."""
         for attempt in (1, 2):
-            reused = self._link is not None and self._link.is_open
+            current = self._link
+            reused = current is not None and current.is_open
             try:
-                if not reused:
-                    link = self.factory()
-                    self.printer_name = link.name
-                    self._link = link.open()
+                if current is None or not current.is_open:
+                    made = self.factory()
+                    self.printer_name = made.name
+                    current = self._link = made.open()
                     self._silent = False
-                state = self._ask()
+                state = self._ask(current)
             except PrinterUnavailable as err:
                 self._lost(err)
                 if reused and attempt == 1:
@@ -297,22 +299,22 @@ class Spool(FollowsJobs):
         self._report(state)
         return state
 
-    def _ask(self) -> str:
+    def _ask(self, link: Link) -> str:
         if self.status_query == "never" or self._silent:
             return st.UNKNOWN
         try:
-            state = st.query(self._link, self.status_timeout_s)
+            state = st.query(link, self.status_timeout_s)
         except NoAnswer as exc:
-            if self.status_query == "always" or self._meta("answers") == self._link.name:
+            if self.status_query == "always" or self._meta("answers") == link.name:
                 log.warning("%s; treating it as offline", exc)
                 self._lost(None)
                 return "offline"
             log.info("%s; printing without status", exc)
             self._silent = True
             return st.UNKNOWN
-        if state != st.UNKNOWN and self._meta("answers") != self._link.name:
+        if state != st.UNKNOWN and self._meta("answers") != link.name:
             with self._tx():  # remembered: from now on, silence from this printer means trouble
-                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('answers', ?)", (self._link.name,))
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('answers', ?)", (link.name,))
         return state
 
     def _lost(self, err: PrinterUnavailable | None) -> None:
@@ -340,19 +342,6 @@ class Spool(FollowsJobs):
             self.printer_state = published
             if self.on_status:
                 self.on_status(published)
-
-
-@contextmanager
-def _transaction(db: sqlite3.Connection, lock: threading.RLock):
-    """BEGIN IMMEDIATE … COMMIT under the spool's lock: one writer, and each commit is fsynced."""
-    with lock:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
 
 __all__ = ["Spool", "JobHandle", "DECIDED", "FINAL"]

@@ -41,7 +41,7 @@ sorts what a printer sends into the two.
 
 from __future__ import annotations
 
-from printer.transports import Link, NoAnswer
+from typing import Protocol
 
 DLE_EOT = b"\x10\x04"
 PRINTER, OFFLINE_CAUSE, PAPER = 1, 2, 4
@@ -69,6 +69,17 @@ MESSAGES_EN = {
 # An idle printer answers DLE EOT within milliseconds; longer means it is not listening. Not so right
 # after a ticket: the query waits behind the ticket's bytes (printer.timing.answer_wait).
 STATUS_TIMEOUT_S = 0.5
+
+
+class NoAnswer(Exception):
+    """The printer did not answer a status query in time (it may be stalled or not support it)."""
+
+
+class Asks(Protocol):
+    """What a status query needs of a connection (printer.transports.Link is one)."""
+    name: str
+
+    def exchange(self, request: bytes, timeout: float) -> bytes | None: ...
 
 
 def is_status_byte(b: int) -> bool:
@@ -145,7 +156,7 @@ class Replies:
         return state
 
 
-def ask(link: Link, n: int, timeout: float = STATUS_TIMEOUT_S) -> int | None:
+def ask(link: Asks, n: int, timeout: float = STATUS_TIMEOUT_S) -> int | None:
     """One DLE EOT n answer byte; None when the transport cannot read. NoAnswer, PrinterUnavailable."""
     answer = link.exchange(DLE_EOT + bytes([n]), timeout)
     if answer is None:
@@ -156,7 +167,7 @@ def ask(link: Link, n: int, timeout: float = STATUS_TIMEOUT_S) -> int | None:
     return valid[-1]
 
 
-def query(link: Link, timeout: float = STATUS_TIMEOUT_S) -> str:
+def query(link: Asks, timeout: float = STATUS_TIMEOUT_S) -> str:
     """The printer's state now; "unknown" when its transport cannot read answers (file, cups).
 
     Raises NoAnswer when the printer stays silent, PrinterUnavailable when the connection fails.

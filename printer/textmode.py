@@ -154,7 +154,7 @@ def encode_text_ticket(info: TicketInfo, profile: PrinterProfile, cut: str = "pa
     return p.output
 
 
-def _test_band(w: "_Writer", cols: int) -> None:
+def _test_band(w: _Writer, cols: int) -> None:
     """TEST_MARK reversed and double height, as the image ticket's band: it must not pass for a number."""
     w.p.set(bold=True, invert=True, custom_size=True, width=1, height=2)
     w.line(TEST_MARK, cols)

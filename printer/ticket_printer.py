@@ -1,8 +1,8 @@
 """What a kiosk uses: a take-ticket reply in, a printed ticket out, through the durable spool.
 
-    printer = TicketPrinter(load_printer("kiosk-1.toml"), "spool.db",
+    printer = TicketPrinter(load_printer("kiosk-1.toml"), "spool.db",   # kiosk.backend.load_printer
                             on_status=lambda state: client.set_status(Status("online", "kiosk", v, state)))
-    job = printer.print_ticket(reply["data"], hall_config)   # hall_config: the retained `config` dict
+    job = printer.print_ticket(issued, config)   # a TicketIssued and the retained Config
     job.wait(2.0)            # "printed" | "waiting" (job.message_vi says why) | "failed"
     printer.close()
 """
@@ -10,9 +10,10 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
+from hall.protocol import Config, TicketIssued
 from printer.config import PrinterConfig
 from printer.job import JobHandle
 from printer.profiles import PrinterProfile, load_profile
@@ -36,13 +37,13 @@ def ticket_job(info: TicketInfo, cfg: PrinterConfig, profile: PrinterProfile) ->
 class TicketPrinter:
     def __init__(self, cfg: PrinterConfig, spool_path: str | Path,
                  on_status: Callable[[str], None] | None = None, footer: str | None = None, **spool_options):
-        """spool_options go to Spool (e.g. `on_job`, or a test's `clock`)."""
+        """spool_options go to Spool (e.g. a test's `clock`); each job's changes: JobHandle.on_change."""
         self.cfg = cfg
         self.profile = load_profile(cfg.model, cfg.width)
         self.footer = footer
         self.spool = Spool.for_printer(str(spool_path), cfg, on_status=on_status, **spool_options)
 
-    def print_ticket(self, data: dict, hall: dict) -> JobHandle:
+    def print_ticket(self, data: TicketIssued, hall: Config) -> JobHandle:
         """Lay out and spool one ticket; returns at once (the spool prints it, once)."""
         info = TicketInfo.from_reply(data, hall, self.footer)
         job, png, _ = ticket_job(info, self.cfg, self.profile)

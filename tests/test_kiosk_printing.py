@@ -11,7 +11,7 @@ import time
 
 from hall.client import HallClient
 from hall.device import device_toml, load_device
-from hall.protocol import Status
+from hall.protocol import Config, Fields, Reply, Status, TicketIssued
 from kiosk.backend import printer_config
 from kiosk.views import view
 from printer.config import check_printer
@@ -26,13 +26,17 @@ from tests.kioskrun import Kiosk
 
 
 def test_ticket_from_the_hall_prints_once_and_paper_out_reaches_the_hall(hall, tmp_path):
-    config: dict = {}
+    configs: list[Config] = []
     got_config = threading.Event()
 
     def on_message(topic, payload):
         if topic.endswith("/config"):
-            config.update(json.loads(payload))
+            configs.append(Config.from_payload(payload))
             got_config.set()
+
+    def take_ticket() -> TicketIssued:
+        raw = kiosk.request("take-ticket", {"service": "ho-tich"})
+        return Reply.from_dict(Fields(raw, "reply"), TicketIssued).data
 
     kiosk = HallClient(hall.add_device("kiosk-1", "kiosk"), subscribe=["config"], on_message=on_message)
     with FakePrinter() as fp:
@@ -42,8 +46,9 @@ def test_ticket_from_the_hall_prints_once_and_paper_out_reaches_the_hall(hall, t
                                 on_status=lambda state: kiosk.set_status(Status("online", "kiosk", "t", state)))
         kiosk.start(wait=5)
         assert got_config.wait(5)
+        config = configs[-1]
         try:
-            reply = kiosk.request("take-ticket", {"service": "ho-tich"})["data"]
+            reply = take_ticket()
             job = printer.print_ticket(reply, config)
             assert job.wait(5, until=FINAL) == "printed"
             [ticket] = fp.wait_jobs(1)
@@ -52,7 +57,7 @@ def test_ticket_from_the_hall_prints_once_and_paper_out_reaches_the_hall(hall, t
             assert decode(ticket).image(576).tobytes() == expected.tobytes()
 
             fp.paper_out()
-            second = kiosk.request("take-ticket", {"service": "ho-tich"})["data"]
+            second = take_ticket()
             job2 = printer.print_ticket(second, config)
             assert job2.wait(5) == "waiting" and "hết giấy" in job2.message_vi
             # The hall server stores the kiosk's status: staff see "kiosk-1: paper out" at once.
@@ -108,8 +113,8 @@ def test_a_printer_absent_at_start_is_offline_in_the_halls_registry(hall, tmp_pa
         with Kiosk(dev, cfg, tmp_path / f"spool-{start}.db", version=f"start-{start}") as k:
             home = k.until(lambda v: v.screen == "home" and v.body.printer_note)
             assert home.body.printer_note.startswith("Máy in tạm thời không in được.")
-            wait_for(lambda: registry_status(hall) == {"v": 1, "state": "online", "role": "kiosk",
-                                                        "version": f"start-{start}", "printer": "offline"})
+            wait_for(lambda start=start: registry_status(hall) == {
+                "v": 1, "state": "online", "role": "kiosk", "version": f"start-{start}", "printer": "offline"})
         # The stop is published before the kiosk disconnects; the hall server stores it on its own thread.
         wait_for(lambda: registry_status(hall).get("state") == "offline")   # the next start is checked afresh
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PIL import Image
-
 from escpos_decode import decode
 from fakeprinter import FakePrinter
+from PIL import Image
+
 from motcua_cli.main import main
 from tests.test_printer_layout import ink_box, zbar
 
@@ -146,3 +146,14 @@ def test_a_slow_printer_is_not_called_unknown_after_the_test_ticket(tmp_path, ca
         assert main(["printer", "test", "--config", device(tmp_path, net(slow))]) == 0
         assert "status after: ok" in capsys.readouterr().out
         assert len(slow.wait_jobs(1)) == 1
+
+
+def test_a_printer_that_never_answers_is_called_unknown_after_the_test_ticket(tmp_path, capsys):
+    # The other side of the slow printer: silence past the wait is reported, not waited out.
+    with FakePrinter(buffer=4096, speed_mm_s=50) as mute:
+        mute.silent = True
+        assert main(["printer", "test", "--config", device(tmp_path, net(mute))]) == 0
+        out = capsys.readouterr().out
+        assert "status before: unknown (status unknown (no answer))" in out
+        assert "status after: unknown (status unknown (no answer))" in out
+        assert len(mute.wait_jobs(1)) == 1

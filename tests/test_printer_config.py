@@ -7,10 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+from test_docs import doc, documented_keys
 
 from hall.tomlcheck import ConfigError
-from printer.config import TRANSPORT_KEYS, PrinterConfig, check_printer, load_printer
-from test_docs import _documented_keys, doc
+from kiosk.backend import load_printer
+from printer.config import TRANSPORT_KEYS, PrinterConfig, check_printer
 
 DEVICE = """[device]
 id = "kiosk-1"
@@ -110,11 +111,12 @@ def _config_keys() -> set[str]:
 def test_every_printer_key_is_documented_in_config_md_and_printers_md():
     keys = _config_keys()
     assert {"transport", "model", "vendor_id", "port", "host", "max_age_s", "status_query"} <= keys
-    _, device_keys = _documented_keys(doc("config.md"))
+    _, device_keys = documented_keys(doc("config.md"))
     assert keys - device_keys.get("printer", set()) == set(), "missing from config.md's device.toml [printer]"
     printers = doc("printers.md")
     missing = {k for k in keys if f"`{k}`" not in printers}
     assert not missing, f"docs/printers.md does not mention {sorted(missing)}"
-    source = Path(__import__("printer.config").config.__file__).read_text(encoding="utf-8")
+    source = "".join(Path(__import__(m, fromlist=["_"]).__file__).read_text(encoding="utf-8")
+                     for m in ("printer.config", "printer.transports"))   # each transport reads its own keys
     read = set(re.findall(r"""t\.(?:text|integer|number|boolean|choice)\(\s*["']([a-z_]+)["']""", source))
     assert read - keys == set(), "printer/config.py reads keys no field documents"

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageOps
 
-from hall.config import load_hall
+from hall.config import DEFAULT_FOOTER, load_hall
 from printer.escpos_job import FRAGMENT_HEIGHT, encode_ticket, render_and_encode
 from printer.fonts import BOLD, REGULAR, GlyphMissing, check_glyphs, covered, fit
 from printer.layout import Sizes, render_ticket
@@ -29,7 +29,7 @@ from printer.profiles import (
     model_names,
 )
 from printer.textmode import encode_text_ticket, encoding_for
-from printer.ticket import DEFAULT_FOOTER, TicketInfo, sample_ticket
+from printer.ticket import TicketInfo, sample_ticket
 from tests.conftest import EXAMPLE, ROOT, VN
 from tests.escpos_decode import decode
 
@@ -92,7 +92,7 @@ def test_from_reply_takes_names_from_the_config():
     assert info.wait_text == "Có 1 người đang chờ trước bạn · khoảng 5 phút"
     assert info.qr_text == "http://motcua.local/tra-cuu?t=20261125-1002"
     assert info.footer == DEFAULT_FOOTER
-    assert TicketInfo.from_reply({**data, "priority": None}, CFG, footer="Cảm ơn").priority is None
+    assert TicketInfo.from_reply(replace(data, priority=None), CFG, footer="Cảm ơn").priority is None
 
 
 def test_wording_edge_cases():
@@ -175,8 +175,8 @@ def test_same_input_same_bytes_even_in_another_process():
             "from printer.profiles import load_profile; from printer.escpos_job import render_and_encode; "
             f"print(hashlib.sha256(render_and_encode(sample_ticket(load_hall({str(EXAMPLE)!r}), 'ho-tich'), "
             "load_profile('TM-T20II'))).hexdigest())")
-    other = subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT, capture_output=True, text=True, timeout=60,
-                           env={"PYTHONHASHSEED": "12345", "PATH": "/usr/bin:/bin"})
+    other = subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT, capture_output=True, text=True,
+                           timeout=60, env={"PYTHONHASHSEED": "12345", "PATH": "/usr/bin:/bin"})
     assert other.stdout.strip() == hashlib.sha256(a).hexdigest(), other.stderr
 
 

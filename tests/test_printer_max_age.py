@@ -13,8 +13,9 @@ import pytest
 
 from kiosk.model import Settings
 from printer.config import MAX_AGE_S, check_printer
+from printer.link import Link
 from printer.spool import FINAL, Spool
-from printer.transports import Link
+from printer.transports import link_for
 from tests.conftest import free_port
 from tests.fakeprinter import FakePrinter, ticket_bytes, wait_until
 
@@ -48,7 +49,7 @@ class ComingBack:
     def __call__(self) -> Link:
         if self.back and self.on_connect:
             self.on_connect()
-        return Link(self.there if self.back else self.away)
+        return link_for(self.there if self.back else self.away)
 
 
 def test_the_default_limit_is_short_and_in_the_config():

@@ -29,7 +29,7 @@ from printer.layout import render_ticket
 from printer.profiles import DEFAULT_SPEED_MM_S, PRINT_SPEEDS_MM_S, load_profile
 from printer.spool import FINAL, Spool
 from printer.ticket import sample_ticket
-from printer.transports import Link
+from printer.transports import link_for
 from tests.conftest import EXAMPLE, read_db, wait_for
 from tests.fakeprinter import FakePrinter
 from tests.kioskrun import Kiosk
@@ -163,7 +163,7 @@ def test_a_printer_switched_off_holding_the_whole_ticket_is_not_sent_it_again(tm
     with FakePrinter(buffer=65536, speed_mm_s=200) as fp:
         cfg = check_printer({"transport": "network", "host": "127.0.0.1", "port": fp.port, "model": "TM-T20II",
                              "timeout_s": 1})
-        sp = Spool(str(tmp_path / "spool.db"), lambda: Link(cfg), poll_s=0.05, status_timeout_s=0.2,
+        sp = Spool(str(tmp_path / "spool.db"), lambda: link_for(cfg), poll_s=0.05, status_timeout_s=0.2,
                    speed_mm_s=200)
         try:
             prof = load_profile("TM-T20II")

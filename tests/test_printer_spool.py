@@ -9,17 +9,18 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
-
 from fakeprinter import FakePrinter, ticket_bytes, wait_until
+
 from hall.protocol import Status
 from printer import status as st
 from printer.config import check_printer
 from printer.spool import FINAL, Spool
-from printer.transports import Link
+from printer.transports import link_for
 
 ROOT = Path(__file__).resolve().parent.parent
 JOB1, JOB2, JOB3 = ticket_bytes(1), ticket_bytes(2), ticket_bytes(3)
@@ -155,6 +156,10 @@ def test_stalled_printer_makes_the_job_wait_then_it_prints_once(fp, spool):
     sp = spool(net(fp))
     assert sp.submit("t-1", "A001", JOB1).wait(2) == "printed"   # the spool learns that it answers
     fp.stall()
+    # The job must come after the spool has seen the stall: a status check already on its way when
+    # the printer stopped is still answered "ok", and a job submitted then is sent, and waits
+    # `stopped` with the ticket inside (test_printer_stalling_mid_ticket_… covers that case).
+    assert wait_until(lambda: sp.states[-1:] == ["offline"], 3)
     job = sp.submit("t-2", "A002", JOB2)
     assert job.wait(3) == "waiting" and job.reason == "offline"
     assert sp.states[-1] == "offline"
@@ -226,11 +231,11 @@ def test_jobs_that_got_old_while_the_kiosk_was_off_are_dropped_at_start(fp, tmp_
     db = str(tmp_path / "spool.db")
     now = [1_000_000.0]
     cfg = net(fp)
-    off = Spool(db, lambda: Link(cfg), clock=lambda: now[0], start=False)
+    off = Spool(db, lambda: link_for(cfg), clock=lambda: now[0], start=False)
     off.submit("t-1", "A001", JOB1)
     off.close()
     now[0] += 3600
-    sp = Spool(db, lambda: Link(cfg), clock=lambda: now[0], poll_s=0.05, status_timeout_s=0.2)
+    sp = Spool(db, lambda: link_for(cfg), clock=lambda: now[0], poll_s=0.05, status_timeout_s=0.2)
     try:
         assert sp.handle(1).wait(2, until=FINAL) == "failed"
         assert fp.jobs() == []
@@ -253,16 +258,16 @@ def test_spool_survives_a_restart_with_a_job_cut_off_mid_write(fp, tmp_path):
     """Closed without finishing: a job left 'printing' is sent again whole, a printed one is not."""
     db = str(tmp_path / "spool.db")
     cfg = net(fp)
-    sp = Spool(db, lambda: Link(cfg), poll_s=0.05, status_timeout_s=0.2)
+    sp = Spool(db, lambda: link_for(cfg), poll_s=0.05, status_timeout_s=0.2)
     assert sp.submit("t-0", "A000", JOB1).wait(2) == "printed"
     sp.close()
-    off = Spool(db, lambda: Link(cfg), start=False)
+    off = Spool(db, lambda: link_for(cfg), start=False)
     off.submit("t-1", "A001", JOB2)
     off.submit("t-2", "A002", JOB3)
     off.close()
     with sqlite3.connect(db) as raw:                   # as a crash in the middle of sending t-1 leaves it
         raw.execute("UPDATE jobs SET state='printing', attempts=1 WHERE ticket_id='t-1'")
-    sp = Spool(db, lambda: Link(cfg), poll_s=0.05, status_timeout_s=0.2)
+    sp = Spool(db, lambda: link_for(cfg), poll_s=0.05, status_timeout_s=0.2)
     try:
         assert sp.handle(3).wait(3, until=FINAL) == "printed"
         time.sleep(0.2)
@@ -276,10 +281,10 @@ import sys, time
 from pathlib import Path
 from printer.config import check_printer
 from printer.spool import Spool
-from printer.transports import Link
+from printer.transports import link_for
 port, db, folder = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 cfg = check_printer({"transport": "network", "host": "127.0.0.1", "port": port, "timeout_s": 30})
-sp = Spool(db, lambda: Link(cfg), poll_s=0.05, status_timeout_s=30)
+sp = Spool(db, lambda: link_for(cfg), poll_s=0.05, status_timeout_s=30)
 print(sp.submit("t-0", "A000", (folder / "0").read_bytes()).wait(10, until=("printed", "failed")), flush=True)
 sys.stdin.readline()
 sp.submit("t-1", "A001", (folder / "1").read_bytes())
@@ -308,7 +313,7 @@ def test_spool_survives_the_kiosk_being_killed_mid_ticket(fp, tmp_path):
         os.kill(child.pid, signal.SIGKILL)             # power cut, as far as the spool can tell
         child.wait()
     fp.resume()
-    sp = Spool(db, lambda: Link(net(fp)), poll_s=0.05, status_timeout_s=0.2)
+    sp = Spool(db, lambda: link_for(net(fp)), poll_s=0.05, status_timeout_s=0.2)
     try:
         assert sp.handle(3).wait(5, until=FINAL) == "printed"
         assert sp.handle(2).state == "printed"
@@ -357,7 +362,7 @@ def test_every_reported_state_is_a_contract_state(fp, spool):
 
 
 def test_the_spool_file_is_durable(tmp_path, fp):
-    sp = Spool(str(tmp_path / "spool.db"), lambda: Link(net(fp)), start=False)
+    sp = Spool(str(tmp_path / "spool.db"), lambda: link_for(net(fp)), start=False)
     try:
         assert sp.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert sp.db.execute("PRAGMA synchronous").fetchone()[0] == 2   # FULL
@@ -372,3 +377,19 @@ def test_preview_printer_writes_png_and_bin(tmp_path, spool):
     assert (tmp_path / "out" / "t-9-1.bin").read_bytes() == JOB1
     assert (tmp_path / "out" / "t-9-1.png").read_bytes() == b"\x89PNG fake"
     assert sp.states == ["ok"] and sp.status_known
+
+
+def test_a_jobs_listeners_hear_each_change_on_the_spools_thread(fp, spool):
+    # How the kiosk follows a paper copy (kiosk.worker.PaperWatch): no thread waits per ticket.
+    fp.paper_out()
+    sp = spool(net(fp))
+    assert wait_until(lambda: sp.states[-1:] == ["paper_out"], 2)
+    heard: list[tuple[str, str, str]] = []
+    job = sp.submit("20261125-7", "A007", JOB1)
+    job.on_change(lambda j: heard.append((j.state, j.reason, threading.current_thread().name)))
+    assert job.state == "waiting" and job.reason == "paper_out"    # told at once, before it was listened to
+    fp.paper_in()
+    assert job.wait(3, until=FINAL) == "printed"
+    assert [(s, r) for s, r, _ in heard] == [("printing", ""), ("printed", "")]
+    assert {t for _, _, t in heard} == {"printer-spool"}
+    assert fp.jobs() == [JOB1]

@@ -9,11 +9,11 @@ import time
 import unicodedata
 
 import pytest
-
 from fakeprinter import FakePrinter, ticket_bytes, wait_until
+
 from printer import status as st
 from printer.config import check_printer
-from printer.transports import UNREACHABLE_VI, Link, NoAnswer, PrinterUnavailable, open_printer
+from printer.transports import UNREACHABLE_VI, NoAnswer, PrinterUnavailable, link_for, open_printer
 
 JOB = ticket_bytes(1)
 
@@ -40,7 +40,7 @@ def closed_port() -> int:
 # --- network ------------------------------------------------------------------------------
 
 def test_network_printer_opens_only_when_asked_and_gets_the_exact_bytes(fp):
-    link = Link(net(fp.port))                       # python-escpos connects lazily: nothing yet
+    link = link_for(net(fp.port))                       # python-escpos connects lazily: nothing yet
     time.sleep(0.1)
     assert fp.connections == 0
     link.open()
@@ -59,7 +59,7 @@ def test_network_printer_opens_only_when_asked_and_gets_the_exact_bytes(fp):
 ])
 def test_status_over_tcp(fp, setup, state):
     setup(fp)
-    link = Link(net(fp.port)).open()
+    link = link_for(net(fp.port)).open()
     try:
         assert st.query(link, 0.5) == state
     finally:
@@ -69,7 +69,7 @@ def test_status_over_tcp(fp, setup, state):
 
 def test_a_silent_printer_raises_no_answer(fp):
     fp.silent = True
-    link = Link(net(fp.port)).open()
+    link = link_for(net(fp.port)).open()
     t0 = time.monotonic()
     with pytest.raises(NoAnswer):
         st.query(link, 0.2)
@@ -79,7 +79,7 @@ def test_a_silent_printer_raises_no_answer(fp):
 
 def test_a_late_answer_is_not_taken_for_the_next_one(fp):
     fp.open_cover()
-    link = Link(net(fp.port)).open()
+    link = link_for(net(fp.port)).open()
     link.escpos._raw(b"\x10\x04\x01")               # asked, never read: "offline" (cover open) is waiting
     assert wait_until(lambda: len(fp.queries) == 1, 2)
     fp.close_cover()
@@ -91,7 +91,7 @@ def test_a_late_answer_is_not_taken_for_the_next_one(fp):
 def test_unreachable_network_printer_names_it_and_what_to_check():
     port = closed_port()
     with pytest.raises(PrinterUnavailable) as err:
-        Link(net(port)).open()
+        link_for(net(port)).open()
     text = str(err.value)
     assert f"network printer 127.0.0.1:{port} (TM-T20II)" in text
     assert "switched on" in text and "IP address" in text
@@ -99,7 +99,7 @@ def test_unreachable_network_printer_names_it_and_what_to_check():
 
 
 def test_connection_lost_while_writing_is_printer_unavailable(fp):
-    link = Link(net(fp.port, timeout_s=0.5)).open()
+    link = link_for(net(fp.port, timeout_s=0.5)).open()
     fp.stall()
     with pytest.raises(PrinterUnavailable, match="connection lost while sending a ticket"):
         link.write(ticket_bytes(2, rows=4000, width=576))
@@ -112,7 +112,7 @@ def test_connection_lost_while_writing_is_printer_unavailable(fp):
 def test_missing_usb_printer_names_it_and_what_to_check():
     cfg = check_printer({"transport": "usb", "vendor_id": "0xdead", "product_id": "beef", "model": "POS-5890"})
     with pytest.raises(PrinterUnavailable) as err:
-        Link(cfg).open()
+        link_for(cfg).open()
     text = str(err.value)
     assert text.startswith("USB printer dead:beef (POS-5890): ")
     # Without libusb on this machine pyusb cannot even look; with it, the device is not found.
@@ -122,7 +122,7 @@ def test_missing_usb_printer_names_it_and_what_to_check():
 def test_missing_serial_port_names_it_and_what_to_check():
     cfg = check_printer({"transport": "serial", "port": "/dev/ttyUSB99", "baudrate": 115200})
     with pytest.raises(PrinterUnavailable) as err:
-        Link(cfg).open()
+        link_for(cfg).open()
     text = str(err.value)
     assert text.startswith("serial printer on /dev/ttyUSB99 at 115200 baud (default): ")
     assert "No such file" in text and "dialout" in text
@@ -131,14 +131,14 @@ def test_missing_serial_port_names_it_and_what_to_check():
 def test_missing_device_file_is_not_created(tmp_path):
     cfg = check_printer({"transport": "file", "path": str(tmp_path / "lp0")})
     with pytest.raises(PrinterUnavailable) as err:
-        Link(cfg).open()
+        link_for(cfg).open()
     assert f"printer device file {tmp_path / 'lp0'}" in str(err.value) and "group lp" in str(err.value)
     assert not (tmp_path / "lp0").exists()
 
 
 def test_device_file_gets_the_job_and_its_status_is_unknown(tmp_path):
     (tmp_path / "lp0").write_bytes(b"")
-    link = Link(check_printer({"transport": "file", "path": str(tmp_path / "lp0")})).open()
+    link = link_for(check_printer({"transport": "file", "path": str(tmp_path / "lp0")})).open()
     link.write(JOB)
     assert st.query(link) == st.UNKNOWN             # /dev/usb/lp0 is written, never read
     link.close()
@@ -164,7 +164,7 @@ def cups(tmp_path, monkeypatch):
 
 
 def test_cups_queue_gets_the_job_raw(cups):
-    link = Link(check_printer({"transport": "cups", "queue": "ve-kiosk"})).open()
+    link = link_for(check_printer({"transport": "cups", "queue": "ve-kiosk"})).open()
     link.write(JOB)
     link.close()
     jobs = list(cups.glob("job-*"))
@@ -174,20 +174,20 @@ def test_cups_queue_gets_the_job_raw(cups):
 
 def test_missing_cups_queue_names_it_and_what_to_check(cups):
     with pytest.raises(PrinterUnavailable) as err:
-        Link(check_printer({"transport": "cups", "queue": "nope"})).open()
+        link_for(check_printer({"transport": "cups", "queue": "nope"})).open()
     assert str(err.value).startswith("CUPS queue 'nope' (default): ") and "lpstat -p" in str(err.value)
 
 
 def test_cups_not_installed(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(PrinterUnavailable, match="CUPS queue 've' .*cups-client"):
-        Link(check_printer({"transport": "cups", "queue": "ve"})).open()
+        link_for(check_printer({"transport": "cups", "queue": "ve"})).open()
 
 
 # --- preview, profiles, status bits ---------------------------------------------------------------
 
 def test_preview_printer_behaves_like_a_ready_printer(tmp_path):
-    link = Link(check_printer({"transport": "preview", "folder": str(tmp_path / "p")})).open()
+    link = link_for(check_printer({"transport": "preview", "folder": str(tmp_path / "p")})).open()
     assert st.query(link) == "ok"
     link.write(JOB, label="A001/1", image_png=b"png")
     assert (tmp_path / "p" / "A001_1.bin").read_bytes() == JOB
@@ -230,6 +230,25 @@ def test_vietnamese_messages_are_nfc_and_cover_every_state():
 def test_cups_refusing_the_job_is_printer_unavailable(cups):
     lp = cups.parent / "bin" / "lp"
     lp.write_text("#!/bin/sh\n/bin/cat > /dev/null\nexit 1\n")   # e.g. the queue is disabled
-    link = Link(check_printer({"transport": "cups", "queue": "ve-kiosk"})).open()
+    link = link_for(check_printer({"transport": "cups", "queue": "ve-kiosk"})).open()
     with pytest.raises(PrinterUnavailable, match="lp refused the job"):
         link.write(JOB)
+
+
+def test_each_transport_is_one_class_and_status_imports_none_of_them(tmp_path):
+    import ast
+    from pathlib import Path
+
+    from printer import transports
+    cfgs = {"usb": {"vendor_id": 1, "product_id": 2}, "serial": {"port": "/dev/ttyS0"}, "network": {"host": "h"},
+            "file": {"path": "/dev/usb/lp0"}, "cups": {"queue": "q"}, "preview": {"folder": str(tmp_path)}}
+    assert tuple(cfgs) == tuple(transports.TRANSPORTS)
+    for kind, keys in cfgs.items():
+        link = link_for(check_printer({"transport": kind, **keys}))
+        assert type(link) is transports.TRANSPORTS[kind] and link.KIND == kind
+        assert link.name.startswith(link.where(link.cfg)) and link.CHECK
+    # The status protocol knows nothing of how bytes travel: no printer.status ↔ printer.transports circle.
+    tree = ast.parse(Path(st.__file__).read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | \
+               {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not {m for m in imported if m and m.startswith("printer")}
