@@ -23,8 +23,8 @@ import tempfile
 import threading
 import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from display.config import DisplayConfig
 from display.diskbound import keep_newest
@@ -126,7 +126,7 @@ class SdlBackend(Backend):
 
     def __init__(self):
         super().__init__()
-        from kivy.core.audio import SoundLoader      # only when asked for: tests of the rest need no Kivy
+        from kivy.core.audio import SoundLoader  # only when asked for: tests of the rest need no Kivy
         self.loader = SoundLoader
 
     def play(self, sound: Sound, started: Callable[[], None]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from hall.config import _spans, doc
+from hall.config import doc, time_spans
 from hall.tomlcheck import Table
 
 TEMPLATE = "Mời công dân có số thứ tự {number} đến quầy số {counter}"
@@ -78,7 +78,7 @@ def display_config(raw: dict | None, file: str | Path = "device.toml") -> Displa
         queue_max=t.integer("queue_max", d.queue_max, low=1, high=20),
         highlight_s=t.integer("highlight_s", d.highlight_s, low=0, high=300),
         volume=t.integer("volume", d.volume, low=0, high=100),
-        quiet_hours=_spans(t, "quiet_hours"),
+        quiet_hours=time_spans(t, "quiet_hours"),
         voice=t.text("voice", d.voice, pattern=r"[a-z0-9+-]{1,32}"),
         speed=t.integer("speed", d.speed, low=80, high=300),
         clips=t.text("clips", d.clips, allow_empty=True, max_len=500),

@@ -16,10 +16,10 @@ it becomes played.log.1 (the one before is deleted), so two files at most (item 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 NAME = "played.log"
 MAX_BYTES = 256 * 1024
@@ -41,7 +41,7 @@ class Said:
                           self.text.replace("\t", " ").replace("\n", " ")]) + "\n"
 
     @classmethod
-    def parse(cls, line: str) -> "Said | None":
+    def parse(cls, line: str) -> Said | None:
         f = line.rstrip("\n").split("\t")
         if len(f) != 7:
             return None

@@ -66,7 +66,7 @@ class Sound:
     def seconds(self) -> float:
         return len(self.pcm) / 2 / RATE
 
-    def __add__(self, other: "Sound") -> "Sound":
+    def __add__(self, other: Sound) -> Sound:
         return Sound(self.pcm + other.pcm, self.parts + other.parts, " ".join(filter(None, [self.text, other.text])))
 
     def write(self, path: str | Path) -> Path:

@@ -130,11 +130,11 @@ class SearchIndex:
         if len(term) >= FUZZY_MIN:
             dels = _deletes(term)
             # term = word - a letter: in _deletes[term]; term = word + a letter: a delete of term is the
-            # word; one letter wrong or swapped: both share a delete. _one_slip weeds out the rest.
+            # word; one letter wrong or swapped: both share a delete. one_slip weeds out the rest.
             candidates = [w for d in (term, *dels) for w in self._deletes.get(d, ())]
             candidates += [d for d in dels if d in self._postings]
             for w in candidates:
-                if w not in found and w[0] == term[0] and len(w) >= FUZZY_MIN and _one_slip(term, w):
+                if w not in found and w[0] == term[0] and len(w) >= FUZZY_MIN and one_slip(term, w):
                     found[w] = FUZZY
         if term in self._postings:
             found[term] = EXACT
@@ -166,7 +166,7 @@ def _deletes(word: str) -> set[str]:
     return {word[:k] + word[k + 1:] for k in range(len(word))}
 
 
-def _one_slip(a: str, b: str) -> bool:
+def one_slip(a: str, b: str) -> bool:
     """True when a and b differ by one letter missing, extra, wrong, or two neighbours swapped."""
     if a == b:
         return True

@@ -12,7 +12,7 @@ import difflib
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 _MISSING = object()
 
@@ -34,7 +34,7 @@ class Table:
         self._seen: set[str] = set()
 
     @classmethod
-    def load(cls, file: str | Path) -> "Table":
+    def load(cls, file: str | Path) -> Table:
         path = Path(file)
         try:
             raw = path.read_bytes()
@@ -77,8 +77,17 @@ class Table:
             raise self.error(name, f"must be {what}, not {value!r}")
         return value
 
+    @overload
+    def text(self, name: str, default: None, *, pattern: str | None = None,
+             allow_empty: bool = False, max_len: int = 200) -> str | None: ...
+
+    @overload
+    def text(self, name: str, default: str = ..., *, pattern: str | None = None,
+             allow_empty: bool = False, max_len: int = 200) -> str: ...
+
     def text(self, name: str, default: Any = _MISSING, *, pattern: str | None = None,
-             allow_empty: bool = False, max_len: int = 200) -> str:
+             allow_empty: bool = False, max_len: int = 200) -> str | None:
+        """The key's text; the default when it is missing (None too), ConfigError when it is required."""
         value = self._get(name, default)
         if value is None:
             return value
@@ -135,12 +144,12 @@ class Table:
                 raise self.error(name, f"must hold only whole numbers, not {item!r}")
         return tuple(value)
 
-    def table(self, name: str, *, optional: bool = False) -> "Table":
+    def table(self, name: str, *, optional: bool = False) -> Table:
         value = self._get(name, {} if optional else _MISSING)
         value = self._typed(name, value, (dict,), f"a table [{self.key(name)}]")
         return Table(self.file, self.key(name), value)
 
-    def tables(self, name: str, *, optional: bool = False) -> list["Table"]:
+    def tables(self, name: str, *, optional: bool = False) -> list[Table]:
         value = self._get(name, [] if optional else _MISSING)
         value = self._typed(name, value, (list,), f"a list of tables [[{self.key(name)}]]")
         out = []

@@ -12,7 +12,7 @@ WIDTHS = (384, 512, 576)
 
 
 def add_parser(sub) -> None:
-    from motcua_cli.main import EXAMPLE_HALL
+    from motcua_cli.paths import EXAMPLE_HALL
 
     p = sub.add_parser("preview", help="write the PNG of a sample ticket")
     size = p.add_mutually_exclusive_group()

@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import io
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_HALL = ROOT / "examples" / "cu-kty" / "hall.toml"
+from motcua_cli.paths import EXAMPLE_HALL
+
 # Why nothing is printed, as a sentence (status.MESSAGES_EN are state names: "cover open").
 NOT_READY_EN = {"paper_out": "the printer is out of paper", "cover_open": "the printer's cover is open",
                 "offline": "the printer is offline or in error"}
@@ -39,18 +38,18 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from kiosk.backend import load_printer
     from printer import status as st
     from printer import timing
-    from printer.config import load_printer
     from printer.profiles import load_profile
-    from printer.transports import Link, NoAnswer, PrinterUnavailable
+    from printer.transports import NoAnswer, PrinterUnavailable, link_for
 
     cfg = load_printer(args.config)
     if cfg is None:
         print(f"motcua printer test: {args.config} has no [printer] table (see docs/printers.md)", file=sys.stderr)
         return 2
     print(f"printer: {cfg.name}")
-    link = Link(cfg)
+    link = link_for(cfg)
 
     def status(when: str, timeout: float = st.STATUS_TIMEOUT_S) -> str:
         try:

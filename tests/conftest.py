@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import socket
 import sqlite3
 import time
 from dataclasses import replace
@@ -17,18 +16,12 @@ import pytest
 from broker.server import HallServer
 from hall.client import HallClient
 from hall.config import HallConfig, load_hall, with_ports
+from motcua_cli.paths import EXAMPLE_HALL, ROOT, free_port  # noqa: F401 (tests import them from here)
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "cu-kty" / "hall.toml"
+EXAMPLE = EXAMPLE_HALL      # the name the tests know it by
 OUTPUT = ROOT / "test-output"
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 _ids = itertools.count(1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def at(year=2026, month=11, day=25, hour=9, minute=0) -> float:
@@ -114,3 +107,26 @@ def wait_for(predicate, timeout: float = 5.0, interval: float = 0.01):
 def output_dir() -> Path:
     OUTPUT.mkdir(exist_ok=True)
     return OUTPUT
+
+
+# The markers of pyproject.toml, given per file here so a file is marked in one place. They are for
+# selecting (`./motcua test -m "not chaos"`, `-m kivy`); the default run runs every test.
+MARKED_FILES = {
+    "kivy": {"test_kiosk_kivy", "test_display_kivy", "test_kiosk_taps", "test_kiosk_connection", "test_ui_probe",
+             "test_kiosk_printing", "test_printer_slow", "test_bench_smoke"},
+    "chaos": {"test_crash", "test_exactly_once", "test_broker_restart", "test_catalog_import",
+              "test_kiosk_kivy", "test_display_kivy", "test_printer_spool"},
+    "bench": {"test_bench_smoke"},
+    # Files with a test of 5 s or more alone (--durations, December 2026).
+    "slow": {"test_kiosk_kivy", "test_display_kivy", "test_kiosk_taps", "test_bench_smoke", "test_crash",
+             "test_exactly_once", "test_fuzz", "test_engine_random", "test_cli", "test_catalog_import",
+             "test_first_hall", "test_display_announcer", "test_printer_slow", "test_kiosk_printing"},
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        stem = item.path.stem
+        for marker, files in MARKED_FILES.items():
+            if stem in files:
+                item.add_marker(marker)

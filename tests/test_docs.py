@@ -17,18 +17,17 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-
 import hall.config as hall_config
 import hall.device as hall_device
 from hall.config import WEEKDAYS, load_hall
-from hall.protocol import ACTIONS, ERRORS, Board, Request, Status
+from hall.protocol import ACTIONS, ERRORS, Request, Status
+from motcua_cli.paths import EXAMPLE_HALL, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-EXAMPLE_HALL = ROOT / "examples" / "cu-kty" / "hall.toml"
 
 # The loader calls that read a key: t.text("id", …), s.integers("counters"), root.tables("services") …
-_READ_CALL = re.compile(r"\.(?:text|integer|choice|texts|integers|boolean|table|tables|has)\(\s*[\"']([A-Za-z0-9_]+)[\"']")
+_READ_CALL = re.compile(r"\.(?:text|integer|choice|texts|integers|boolean|table|tables|has)"
+                        r"\(\s*[\"']([A-Za-z0-9_]+)[\"']")
 # A key named in a doc() text: "[kiosk] tickets_per_minute: …", "[device] id: …"
 _DOC_KEY = re.compile(r"\[\[?([a-z_.]+)\]\]?\s+([a-z_]+):")
 _SECTION = re.compile(r"`\[\[?([a-z_.]+)\]\]?`")
@@ -157,8 +156,8 @@ def _engine_run():
         now += 30
         out = engine.handle(device, Request(f"r{now}", action, args), now)
         calls.extend(out.calls)
-        data[action] = out.data
-        return out.data
+        data[action] = out.data.to_dict()
+        return data[action]
 
     for _ in range(3):
         act(kiosk, "take-ticket", service=svc.id)
@@ -166,7 +165,7 @@ def _engine_run():
     act(pad, "recall", counter=counter)
     act(pad, "serve", counter=counter)
     act(pad, "finish", counter=counter)
-    act(pad, "rate", counter=counter, ticket=ticket, score=1)
+    act(pad, "rate", counter=counter, ticket_id=ticket, score=1)
     act(pad, "call-next", counter=counter)
     act(pad, "skip", counter=counter)
     act(pad, "call-next", counter=counter)
@@ -179,7 +178,7 @@ def _engine_run():
         "here, and a '<!-- example: reply ACTION -->' block and a section to docs/protocol.md")
     payloads = {
         "config": json.loads(config_payload(cfg)),
-        "board": json.loads(Board(seq=1, at=now, **engine.board(now)).to_payload()),
+        "board": json.loads(engine.board(now, 1).to_payload()),
         "called": json.loads(calls[0].to_payload()),
         "status": {"v": 1, **{f.name: "x" for f in dataclasses.fields(Status)}},
     }
@@ -228,7 +227,7 @@ def test_examples_have_the_fields_the_code_produces():
 
 # --- config.md -----------------------------------------------------------------
 
-def _documented_keys(text: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+def documented_keys(text: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """{section: keys in its tables} for hall.toml and for device.toml, from config.md's headings and tables."""
     hall_keys: dict[str, set[str]] = {}
     device_keys: dict[str, set[str]] = {}
@@ -287,7 +286,7 @@ def _doc_field_keys(module) -> list[tuple[str, str, str | None]]:
 def test_every_hall_toml_key_is_documented():
     text = doc("config.md")
     hall_part = text.split("## device.toml")[0]
-    hall_keys, _ = _documented_keys(text)
+    hall_keys, _ = documented_keys(text)
     codes = inline_codes(hall_part)
     all_keys = set().union(*hall_keys.values()) | {s.rsplit(".", 1)[-1] for s in hall_keys}
     problems = []
@@ -315,7 +314,7 @@ def test_every_hall_toml_key_is_documented():
 
 def test_every_device_toml_key_is_documented():
     text = doc("config.md")
-    _, device_keys = _documented_keys(text)
+    _, device_keys = documented_keys(text)
     assert device_keys, "config.md needs '### device.toml `[device]`' and '### device.toml `[hall]`' sections"
     all_keys = set().union(*device_keys.values()) | set(device_keys)
     problems = []

@@ -30,7 +30,6 @@ from tests.conftest import ROOT, HallClock, at, read_db, wait_for
 from tests.hallproc import HallProcess
 from tests.test_service import Inbox
 
-
 # --- item 1: one server per data folder, and a ticket row is never overwritten -----------------
 
 def test_second_server_on_one_data_folder_refuses_and_the_first_keeps_serving(hall, connect):
@@ -116,16 +115,18 @@ def test_refused_ticket_request_cannot_issue_a_ticket_later(hall, connect, clock
 def _retained_on(cfg, topic: str, password: str) -> list[bytes]:
     """What the broker holds retained on `topic` (read as the hall service's own user)."""
     got: list[bytes] = []
+    # The board is always retained while the hall runs, and the broker sends the retained messages
+    # of one SUBSCRIBE in the order of its topics: once the board's has come, `topic`'s would have.
+    board = Topics(cfg.id).board
+    boards: list[bytes] = []
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="retained-check")
     c.username_pw_set(SERVER_ID, password)
-    c.on_connect = lambda cl, u, f, r, p: cl.subscribe(topic, 1)
-    c.on_message = lambda cl, u, msg: got.append(msg.payload) if msg.retain else None
-    subscribed = []
-    c.on_subscribe = lambda *a: subscribed.append(1)
+    c.on_connect = lambda cl, u, f, r, p: cl.subscribe([(topic, 1), (board, 1)])
+    c.on_message = lambda cl, u, msg: ((boards if msg.topic == board else got).append(msg.payload)
+                                       if msg.retain else None)
     c.connect("127.0.0.1", cfg.mqtt_port)
     c.loop_start()
-    wait_for(lambda: subscribed)
-    time.sleep(0.2)   # retained messages come right after SUBACK; this only lets one arrive
+    wait_for(lambda: boards)
     c.disconnect()
     c.loop_stop()
     return got
@@ -153,7 +154,8 @@ def test_a_request_published_with_retain_is_not_run_again_at_restart(hall_cfg, t
     # A week later its stored reply is forgotten; the broker, though, still has it retained.
     clock.jump(7 * 24 * 3600 + 60)
     server = restart(server)
-    time.sleep(1.5)   # a tick of the new service
+    # No wait for the retained request here: whenever it reaches this service, it must not run. Run
+    # after the ticket below, it would call it, and the check after the next restart would see that.
     kiosk = HallClient(kiosk_dev).start(wait=5)
     assert kiosk.request("take-ticket", {"service": "ho-tich"})["data"]["ticket"] == "1001"
     kiosk.stop()
@@ -287,7 +289,9 @@ def test_a_refusal_redelivered_by_a_restarted_broker_does_not_take_effect(tmp_pa
     # The counter keeps a persistent session, so a reply sent while it reconnects still reaches it.
     counter = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="counter-1", clean_session=False)
     counter.username_pw_set("counter-1", devs["counter-1"].password)
+    subscribed: list[int] = []
     counter.on_connect = lambda c, u, f, r, p: c.subscribe(topics.reply("counter-1"), 1)
+    counter.on_subscribe = lambda *a: subscribed.append(1)
     counter.on_message = lambda c, u, msg: replies.append(json.loads(msg.payload))
     counter.reconnect_delay_set(0.1, 0.5)
     counter.connect("127.0.0.1", hall.port)
@@ -295,8 +299,7 @@ def test_a_refusal_redelivered_by_a_restarted_broker_does_not_take_effect(tmp_pa
     kiosk = HallClient(devs["kiosk-1"]).start(wait=5)
     db_file = hall.data / "mosquitto" / "mosquitto.db"
     try:
-        wait_for(lambda: counter.is_connected())
-        time.sleep(0.3)   # (its SUBACK)
+        wait_for(lambda: subscribed)                       # its SUBACK: the replies will reach it
         hall.proc.send_signal(signal.SIGSTOP)
         skip = json.dumps({"v": 1, "id": "press-1", "counter": 1}).encode()
         counter.publish(topics.request("counter-1", "skip"), skip, qos=1).wait_for_publish(5)

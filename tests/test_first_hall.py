@@ -193,7 +193,8 @@ def test_device_commands_refuse_a_folder_with_no_hall(tmp_path):
 
 
 def test_device_commands_default_to_the_standard_data_folder():
-    from motcua_cli.main import DATA_DIR, parser
+    from motcua_cli.main import parser
+    from motcua_cli.paths import DATA_DIR
     for argv in (["device", "add", "k", "--role", "kiosk"], ["device", "list"], ["device", "remove", "k"],
                  ["serve"], ["catalog", "import", "c.toml", "--config", "h.toml"]):
         assert parser().parse_args(argv).data == DATA_DIR == "/var/lib/motcua"

@@ -8,7 +8,7 @@ import pytest
 
 from bench import search as bench_search
 from hall.catalog import load_catalog, make_catalog
-from hall.search import SearchIndex, _one_slip, fold, words
+from hall.search import SearchIndex, fold, one_slip, words
 from tests.conftest import ROOT
 
 CATALOG = ROOT / "examples" / "cu-kty" / "catalog.toml"
@@ -86,7 +86,7 @@ def test_fold_drops_accents_and_case_and_reads_d_for_dj():
     ("sh", "sinh", False), ("hoan", "noah", False), ("abcd", "badc", False), ("khai", "khong", False),
 ])
 def test_one_slip(a, b, slip):
-    assert _one_slip(a, b) is slip and _one_slip(b, a) is slip
+    assert one_slip(a, b) is slip and one_slip(b, a) is slip
 
 
 def ids(index: SearchIndex, query: str) -> list[str]:
