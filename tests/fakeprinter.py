@@ -14,6 +14,9 @@ the ESC/POS parsing and the print head are in tests/escpos_stream.py already.)
         fp.power_cycle()     # the same for every connection, stalled or not
         fp.drop_after(500)   # close the connection after 500 more bytes (once)
         fp.silent = True     # a printer that does not answer DLE EOT at all
+        fp.wait_queries(more=6)      # positive signals before a negative check: 6 more DLE EOT received,
+        fp.wait_connections(more=2)  # 2 more connections accepted,
+        fp.wait_accepting()          # the accept loop looked again: a connection made before is counted
 
     with FakePrinter(buffer=4096, speed_mm_s=90) as fp:   # the hardware's timing (issue 13)
         fp.paper_out(after_mm=30)  # the roll ends 30 mm further on: in the middle of the next ticket
@@ -72,6 +75,7 @@ class FakePrinter:
         self.answer_times: list[float] = []  # time.monotonic() of each DLE EOT answer sent
         self.asb_requests: list[int] = []    # every GS a n received
         self.connections = 0
+        self.accept_rounds = 0           # times the accept loop took a connection or found none waiting
         self.silent = False
         self.buffer, self.speed_mm_s = buffer, speed_mm_s
         self._paper = "ok"               # ok | low | out
@@ -186,6 +190,27 @@ class FakePrinter:
             self._lock.wait_for(lambda: len(self.printed) >= n, timeout)
             return list(self.printed)
 
+    # Positive signals: a negative check ("nothing was sent again") waits for one first, so that
+    # the time passed is known to be enough (a fixed sleep passes on a slow machine unchecked).
+
+    def wait_queries(self, more: int, timeout: float = 5.0) -> bool:
+        """Wait until `more` DLE EOT queries more than now have been received (the spool asks every round)."""
+        return self._wait_more(lambda: len(self.queries), more, timeout)
+
+    def wait_connections(self, more: int, timeout: float = 5.0) -> bool:
+        """Wait until `more` connections more than now have been accepted (also while stalled)."""
+        return self._wait_more(lambda: self.connections, more, timeout)
+
+    def wait_accepting(self, rounds: int = 2, timeout: float = 5.0) -> bool:
+        """Wait until the accept loop has looked for new connections `rounds` more times: a connection
+        made before the call (the kernel queues it at once) is in `connections` by then."""
+        return self._wait_more(lambda: self.accept_rounds, rounds, timeout)
+
+    def _wait_more(self, count, more: int, timeout: float) -> bool:
+        with self._lock:
+            target = count() + more
+            return self._lock.wait_for(lambda: count() >= target, timeout)
+
     def idle(self) -> bool:
         """Nothing left to print: the buffer is empty and no cut is under way (always so when instant)."""
         with self._lock:
@@ -249,12 +274,17 @@ class FakePrinter:
             try:
                 conn, _ = self._server.accept()
             except TimeoutError:
+                with self._lock:
+                    self.accept_rounds += 1
+                    self._lock.notify_all()
                 continue
             except OSError:
                 return
             with self._lock:
                 self.connections += 1
                 self._conns.append(conn)
+                self.accept_rounds += 1
+                self._lock.notify_all()
             self._spawn(self._serve, conn)
 
     def _serve(self, conn: socket.socket) -> None:

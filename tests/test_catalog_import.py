@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 
 import paho.mqtt.client as mqtt
 
@@ -37,6 +36,18 @@ class Inbox:
             return [Catalog.from_payload(p).version if p else "" for p in self.items]
 
 
+def answered(client) -> None:
+    """Before a negative check on what `client` received: wait until the hall service answers it.
+
+    The broker gives a subscriber the retained message of a topic as it subscribes, before anything
+    published later, and passes messages on in the order it got them; paho hands them over in
+    order. So a catalog retained, or published before the service answered this request, has
+    reached on_message by the time the answer has. (A request its role may not make: refused,
+    answered, and nothing changes in the hall.)"""
+    reply = client.request("call-next", {"counter": 1}, timeout=5, attempts=1)
+    assert reply["ok"] is False, reply
+
+
 def motcua(*args) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "motcua_cli.main", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
@@ -55,8 +66,7 @@ def edited_catalog(tmp_path):
 
 def test_import_reaches_subscribed_kiosks_at_once_and_later_ones_too(hall, connect, tmp_path):
     display, kiosk_inbox = Inbox(), Inbox()
-    connect("display-1", "display", subscribe=["catalog"], on_message=display)
-    time.sleep(0.3)
+    answered(connect("display-1", "display", subscribe=["catalog"], on_message=display))
     assert display.items == [], "nothing publishes a catalog before one is imported"
 
     res = motcua("catalog", "import", str(CATALOG), "--config", str(hall_toml(tmp_path, hall.cfg)),
@@ -82,7 +92,7 @@ def test_import_reaches_subscribed_kiosks_at_once_and_later_ones_too(hall, conne
 
 def test_a_catalog_that_does_not_fit_the_hall_is_neither_stored_nor_published(hall, connect, tmp_path):
     display = Inbox()
-    connect("display-1", "display", subscribe=["catalog"], on_message=display)
+    listener = connect("display-1", "display", subscribe=["catalog"], on_message=display)
     bad = tmp_path / "bad.toml"
     bad.write_text(CATALOG.read_text(encoding="utf-8").replace('service = "dat-dai"', 'service = "nha-dat"'),
                    encoding="utf-8")
@@ -90,7 +100,7 @@ def test_a_catalog_that_does_not_fit_the_hall_is_neither_stored_nor_published(ha
                  "--data", str(hall.data_dir))
     assert res.returncode == 2
     assert f"{bad}:" in res.stderr and "fields[4].service" in res.stderr and "nha-dat" in res.stderr
-    time.sleep(0.3)
+    answered(listener)
     assert display.items == [] and not (hall.data_dir / "catalog.json").exists()
 
 
@@ -126,8 +136,7 @@ def test_the_service_republishes_on_reconnect_even_if_the_retained_message_was_c
     clear.disconnect()
     clear.loop_stop()
     late = Inbox()
-    connect("kiosk-2", "kiosk", subscribe=["catalog"], on_message=late)
-    time.sleep(0.3)
+    answered(connect("kiosk-2", "kiosk", subscribe=["catalog"], on_message=late))
     assert late.items == [], "the retained catalog was cleared"
     # Mosquitto dies and loses its retained messages; the server's watchdog starts it again, and
     # the service reconnects and republishes the stored catalog.

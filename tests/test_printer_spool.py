@@ -61,13 +61,20 @@ def only_queries(fp: FakePrinter) -> bool:
     return fp.only_status_received()
 
 
+def went_round(fp: FakePrinter, queries: int = 6) -> None:
+    """Before a negative check ("not sent again"), not a fixed sleep: each round of the spool starts by
+    asking the status (2 DLE EOT, 3 if the printer stopped, 1 if silent), so `queries` more mean a whole
+    round ran after now, and a ticket it sent reached the printer before the next round's query."""
+    assert fp.wait_queries(more=queries), f"the spool did not ask the printer's status {queries} more times"
+
+
 def test_a_ticket_prints_exactly_once_and_the_caller_knows_at_once(fp, spool):
     sp = spool(net(fp))
     t0 = time.monotonic()
     job = sp.submit("20261125-1", "A001", JOB1)
     assert job.wait(2) == "printed"
     assert time.monotonic() - t0 < 1.0
-    time.sleep(0.3)                                  # several more status polls: nothing is sent again
+    went_round(fp)                                   # more status polls: nothing is sent again
     assert fp.jobs() == [JOB1]
     assert fp.partials == []
     assert [(j["ticket_id"], j["state"], j["attempts"]) for j in sp.jobs()] == [("20261125-1", "printed", 1)]
@@ -81,7 +88,7 @@ def test_submitting_the_same_ticket_again_does_not_print_it_again(fp, spool):
     assert first.wait(2) == "printed"
     again = sp.submit("t-1", "A001", JOB1)           # e.g. the kiosk retried after a restart
     assert again.id == first.id and again.state == "printed"
-    time.sleep(0.2)
+    went_round(fp)
     assert fp.jobs() == [JOB1]
 
 
@@ -94,11 +101,11 @@ def test_paper_out_job_waits_is_reported_and_prints_once_when_paper_is_back(fp, 
     assert time.monotonic() - t0 < 1.0
     assert job.reason == "paper_out" and "hết giấy" in job.message_vi
     assert sp.states[-1] == "paper_out"
-    time.sleep(0.3)
+    went_round(fp)
     assert only_queries(fp), "a ticket was sent to a printer that said it was out of paper"
     fp.paper_in()
     assert job.wait(3, until=FINAL) == "printed"
-    time.sleep(0.2)
+    went_round(fp)
     assert fp.jobs() == [JOB1]
     assert sp.states[-1] == "ok"
     assert sp.jobs()[0]["attempts"] == 1
@@ -135,7 +142,7 @@ def test_paper_running_out_mid_ticket_is_not_sent_again(fp, spool):
     assert sp.jobs()[0]["state"] == "held"
     fp.paper_in()
     assert job.wait(3, until=FINAL) == "printed"
-    time.sleep(0.2)
+    went_round(fp)
     assert fp.jobs() == [JOB1]
     assert sp.jobs()[0]["attempts"] == 1
 
@@ -145,7 +152,7 @@ def test_connection_dropped_mid_ticket_is_retried_into_one_complete_ticket(fp, s
     fp.drop_after(len(JOB1) // 3)
     job = sp.submit("t-1", "A001", JOB1)
     assert job.wait(5, until=FINAL) == "printed"
-    time.sleep(0.2)
+    went_round(fp)
     assert fp.jobs() == [JOB1]                        # one cut: one ticket
     assert len(fp.partials) == 1 and JOB1.startswith(fp.partials[0])
     assert sp.jobs()[0]["attempts"] == 2
@@ -163,10 +170,11 @@ def test_stalled_printer_makes_the_job_wait_then_it_prints_once(fp, spool):
     job = sp.submit("t-2", "A002", JOB2)
     assert job.wait(3) == "waiting" and job.reason == "offline"
     assert sp.states[-1] == "offline"
-    time.sleep(0.3)
+    # It waits a few rounds, each on a new connection (silence from a printer that answered is offline).
+    assert fp.wait_connections(more=2), "the spool stopped trying the stalled printer"
     fp.resume()
     assert job.wait(5, until=FINAL) == "printed"
-    time.sleep(0.2)
+    went_round(fp)
     assert fp.jobs() == [JOB1, JOB2]
 
 
@@ -187,7 +195,7 @@ def test_printer_stalling_mid_ticket_times_out_and_the_ticket_is_sent_again(fp, 
     assert bool(timed_out) == (rows > 1000)            # the big one fills the buffers: the write itself times out
     fp.resume()                                        # switched off and on: the partial ticket is gone
     assert job.wait(10, until=FINAL) == "printed"
-    time.sleep(0.2)
+    went_round(fp)
     assert fp.jobs() == [JOB1, big]
     assert sp.jobs()[1]["attempts"] == 2
 
@@ -222,7 +230,7 @@ def test_old_jobs_are_dropped_with_a_log_line(fp, spool, caplog):
     assert any("t-old" in r.getMessage() and "dropped" in r.getMessage() and "A007" in r.getMessage()
                for r in caplog.records)
     fp.paper_in()
-    time.sleep(0.3)
+    went_round(fp)                                     # rounds that found the paper back: nothing to send
     assert fp.jobs() == []
     assert job.message_vi.startswith("Không in được phiếu")
 
@@ -270,7 +278,7 @@ def test_spool_survives_a_restart_with_a_job_cut_off_mid_write(fp, tmp_path):
     sp = Spool(db, lambda: link_for(cfg), poll_s=0.05, status_timeout_s=0.2)
     try:
         assert sp.handle(3).wait(3, until=FINAL) == "printed"
-        time.sleep(0.2)
+        went_round(fp)
         assert fp.jobs() == [JOB1, JOB2, JOB3]
     finally:
         sp.close()
@@ -317,7 +325,7 @@ def test_spool_survives_the_kiosk_being_killed_mid_ticket(fp, tmp_path):
     try:
         assert sp.handle(3).wait(5, until=FINAL) == "printed"
         assert sp.handle(2).state == "printed"
-        time.sleep(0.2)
+        went_round(fp)
         assert fp.jobs() == [JOB1, JOB2, JOB3]         # t-0 not again, t-1 whole once, t-2 once
     finally:
         sp.close()
@@ -336,7 +344,7 @@ def test_status_query_always_treats_silence_as_offline(fp, spool):
     sp = spool(net(fp), status_query="always")
     job = sp.submit("t-1", "A001", JOB1)
     assert job.wait(2) == "waiting" and job.reason == "offline"
-    time.sleep(0.2)
+    went_round(fp, queries=2)                          # one query a round here, each left unanswered
     assert only_queries(fp)
 
 

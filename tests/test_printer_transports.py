@@ -3,13 +3,14 @@ and clear errors (naming the printer and what to check) when a printer is not th
 
 from __future__ import annotations
 
+import select
 import socket
 import stat
 import time
 import unicodedata
 
 import pytest
-from fakeprinter import FakePrinter, ticket_bytes, wait_until
+from fakeprinter import FakePrinter, epson_status_byte, ticket_bytes, wait_until
 
 from printer import status as st
 from printer.config import check_printer
@@ -29,6 +30,11 @@ def net(port: int, **kw):
                           "timeout_s": 1, **kw})
 
 
+def unread(sock: socket.socket) -> bytes:
+    """What waits in the socket's receive buffer, left there (MSG_PEEK)."""
+    return sock.recv(256, socket.MSG_PEEK) if select.select([sock], [], [], 0)[0] else b""
+
+
 def closed_port() -> int:
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -41,7 +47,7 @@ def closed_port() -> int:
 
 def test_network_printer_opens_only_when_asked_and_gets_the_exact_bytes(fp):
     link = link_for(net(fp.port))                       # python-escpos connects lazily: nothing yet
-    time.sleep(0.1)
+    assert fp.wait_accepting(), "the fake printer stopped accepting"   # a connection made would be counted now
     assert fp.connections == 0
     link.open()
     assert wait_until(lambda: fp.connections == 1, 2)
@@ -83,7 +89,9 @@ def test_a_late_answer_is_not_taken_for_the_next_one(fp):
     link.escpos._raw(b"\x10\x04\x01")               # asked, never read: "offline" (cover open) is waiting
     assert wait_until(lambda: len(fp.queries) == 1, 2)
     fp.close_cover()
-    time.sleep(0.05)
+    # The stale answer has reached the kiosk's socket, unread, before the next question is asked.
+    late = bytes([epson_status_byte(1, "ok", cover_open=True)])
+    assert wait_until(lambda: late in unread(link.escpos.device), 2), "the late answer never came"
     assert st.query(link, 0.5) == "ok"
     link.close()
 
