@@ -126,6 +126,13 @@ class MqttLink:
         self.on_connection = on_connection
         self.explain = explain or (lambda failure: generic_explanation(self.name, login, failure))
         self.connected = threading.Event()
+        # The retained status goes out only while connected, and the latest one at each connect. paho sends
+        # the messages queued while disconnected only after on_connect has run, so a status queued then
+        # (the kiosk's first, before its printer answered) could go out after a newer one published as
+        # the connection came up, and the hall would keep the stale one. Taking the status and handing it
+        # to paho is one step under this lock, on paho's thread and on the device's alike.
+        self._status_lock = threading.Lock()
+        self._status_live = False     # connected: publish_status sends at once (else on_connect will)
         self.connects = 0   # how many times a connection was made (reconnects show here)
         self.failure: ConnectionFailure | None = None   # why the last attempt failed; None once connected
         self._stopping = False
@@ -173,9 +180,11 @@ class MqttLink:
         return self.client.publish(topic, payload, qos=1, retain=retain)
 
     def publish_status(self, status: Retained) -> None:
-        """Publish a new retained status now (queued while disconnected) and on every reconnect."""
-        self.status = status
-        self.publish(status.topic, status.payload, retain=True)
+        """Publish a new retained status now when connected (else at the connect), and on every reconnect."""
+        with self._status_lock:
+            self.status = status
+            if self._status_live:
+                self.publish(status.topic, status.payload, retain=True)
 
     # --- paho's callbacks (paho's thread) ---------------------------------------
 
@@ -188,14 +197,18 @@ class MqttLink:
         self.failure = None
         if self.subscriptions:
             client.subscribe([(t, 1) for t in self.subscriptions])
-        if self.status is not None:
-            client.publish(self.status.topic, self.status.payload, qos=1, retain=True)
+        with self._status_lock:
+            self._status_live = True
+            if self.status is not None:
+                client.publish(self.status.topic, self.status.payload, qos=1, retain=True)
         self.connects += 1
         self.connected.set()
         if self.on_connection:
             self.on_connection(True)
 
     def _on_disconnect(self, client, userdata, flags, reason, properties=None):
+        with self._status_lock:
+            self._status_live = False
         was = self.connected.is_set()
         self.connected.clear()
         if was and not self._stopping:
