@@ -30,10 +30,12 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from hall.client import HallClient
+# read_reply: the benches time request() alone and read its reply (as HallClient.ask would) after the
+# clock stopped; bench/call_roundtrip.py imports it from here.
+from hall.client import HallClient, read_reply
 from hall.device import DeviceConfig
 from hall.link import no_delay
-from hall.protocol import ACTIONS, SERVER_ID, Fields, Reply, Topics, encode
+from hall.protocol import SERVER_ID, Topics, encode
 from motcua_cli.paths import free_port
 
 HALL_ID = "bench"
@@ -256,11 +258,6 @@ def closed_loop(keys, loop, what: str) -> Run:
     if out.errors:
         raise RuntimeError(f"{len(out.errors)} {what} requests failed, first: {out.errors[0]}")
     return out
-
-
-def read_reply(action: str, reply: dict) -> Reply:
-    """HallClient.request's reply, its data typed by the action (hall.protocol.ACTIONS)."""
-    return Reply.from_dict(Fields(reply, "reply"), ACTIONS[action].reply)
 
 
 def take_tickets(kiosks: list[HallClient], total: int, services: list[str] = SERVICES,

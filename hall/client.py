@@ -2,8 +2,11 @@
 
     c = HallClient(device_cfg, subscribe=["board"], on_message=handle)  # handle runs on paho's thread
     c.start()                                  # connects in the background, reconnects by itself
-    reply = c.request("take-ticket", {"service": "ho-tich"})   # retried with the same id
+    reply = c.ask("take-ticket", {"service": "ho-tich"})   # a Reply: reply.ok, reply.data.ticket, reply.error.code
     c.stop()
+
+`ask` is what devices use: the reply typed by its action (hall.protocol.ACTIONS). `request` is
+the wire-level call under it, the reply as the JSON object it came in (tests read the wire with it).
 
 It publishes a retained `online` status on every connect and leaves a retained
 `offline` as its last will. Kivy apps wrap `on_message` with Clock.schedule_once.
@@ -32,17 +35,25 @@ import paho.mqtt.client as mqtt
 
 from hall.device import DeviceConfig
 from hall.link import ConnectionFailure, Login, MqttLink, Retained
-from hall.protocol import Status, Topics, encode
+from hall.protocol import ACTIONS, Fields, ProtocolError, Reply, Status, Topics, encode
 
 log = logging.getLogger("motcua.client")
 
 Handler = Callable[[str, bytes], None]
 
-__all__ = ["ConnectionFailure", "HallClient", "RequestTimeout"]
+__all__ = ["ConnectionFailure", "HallClient", "RequestTimeout", "read_reply"]
 
 
 class RequestTimeout(TimeoutError):
     """The hall server did not answer: the device must say so, not pretend."""
+
+
+def read_reply(action: str, reply: dict[str, Any]) -> Reply:
+    """A reply object as request() gives it, its data typed by ACTIONS[action].reply; ProtocolError on a bad shape."""
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise ProtocolError("unknown_action", action[:64])
+    return Reply.from_dict(Fields(reply, "reply"), spec.reply)
 
 
 class HallClient(MqttLink):
@@ -118,7 +129,8 @@ class HallClient(MqttLink):
 
     def request(self, action: str, args: dict[str, Any] | None = None, *, timeout: float = 2.0,
                 attempts: int = 3, rid: str | None = None) -> dict[str, Any]:
-        """Send a request and wait for its reply, resending with the same id on timeout."""
+        """The wire-level call: send a request, wait for its reply and return it as the decoded JSON object
+        (untyped), resending with the same id on timeout; RequestTimeout when none comes. Devices use ask()."""
         rid = rid or self.new_id()
         done = threading.Event()
         box: list = []
@@ -133,3 +145,10 @@ class HallClient(MqttLink):
         finally:
             with self._lock:
                 self._pending.pop(rid, None)
+
+    def ask(self, action: str, args: dict[str, Any] | None = None, *, timeout: float = 2.0, attempts: int = 3,
+            rid: str | None = None) -> Reply:
+        """request(), its reply typed by the action: ProtocolError if it does not decode; RequestTimeout."""
+        if action not in ACTIONS:    # checked before sending: a reply no type can read is not worth asking for
+            raise ProtocolError("unknown_action", action[:64])
+        return read_reply(action, self.request(action, args, timeout=timeout, attempts=attempts, rid=rid))

@@ -5,7 +5,7 @@ retained status that tells staff how the kiosk and its printer are.
                      config=lambda: model.config, deliver=hand_to_ui, version=v).start()
     # deliver(kind, *args) on paho's, the spool's or the worker's thread; on the UI thread then
     # model.apply(kind, *args, now=…): config/board/catalog/server (decoded), connection (up, why),
-    # printer (state), reply (rid, reply), timeout (rid), print (ticket_id, state, reason)
+    # printer (state), reply (rid, Reply or None: unreadable), timeout (rid), print (ticket_id, state, reason)
     b.worker.submit(take_ticket)
     b.printer_state                   # as published: hall.protocol.PRINTER_STATES
     b.stop()

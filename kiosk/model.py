@@ -5,7 +5,7 @@
     m.on_connection(True, now); m.on_server(True, now); m.on_printer("paper_out", now)
     m.on_connection(False, now, failure="not_authorised")   # hall.client.ConnectionFailure.kind
     cmd = m.tap_service("ho-tich", now)   # TakeTicket for the worker, or None (ignored, refused, busy)
-    m.on_reply(rid, reply, now)           # the reply as HallClient.request gives it; read as a hall.payloads.Reply
+    m.on_reply(rid, reply, now)           # kiosk.worker's Reply (None: unreadable); a wire dict is read too
     m.on_timeout(rid, now) / m.on_print(ticket_id, state, reason, now)
     m.tick(now)                           # idle and ticket-screen timeouts; True when the screen changed
     kiosk.views.view(m, now)              # the screen to show, every text in the chosen language
@@ -21,7 +21,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hall.protocol import ACTIONS, NO_PRINTER, Board, Config, Fields, ProtocolError, Reply, TicketIssued
+from hall.client import read_reply
+from hall.protocol import NO_PRINTER, Board, Config, ProtocolError, Reply, TicketIssued
 from kiosk.procedures import KioskCatalog
 
 BROWSE = ("fields", "procedures", "detail", "search")   # reading works closed and offline too
@@ -257,14 +258,17 @@ class KioskModel:
 
     # --- the worker's results --------------------------------------------------------------
 
-    def on_reply(self, rid: str, reply: dict, now: float) -> None:
-        """`reply`: the decoded JSON object HallClient.request returns."""
+    def on_reply(self, rid: str, reply: Reply | dict | None, now: float) -> None:
+        """`reply`: as kiosk.worker delivers it, a Reply, or None when the hall's answer could not be read.
+
+        The wire form (the JSON object HallClient.request returns, as the tests write replies) is
+        read here with the same decoder as HallClient.ask, so both forms mean the same.
+        """
         if self.pending is None or self.pending.rid != rid:
             return
         self.pending = None
-        try:
-            answer = Reply.from_dict(Fields(reply, "reply"), ACTIONS["take-ticket"].reply)
-        except ProtocolError:
+        answer = _typed(reply)
+        if answer is None:
             # A reply this kiosk cannot read issued nothing it could show: say so, never a half ticket.
             self._say("refused", "", now)
             return
@@ -325,3 +329,13 @@ class KioskModel:
             return False
         self._screen, self.shown_at = screen, now
         return True
+
+
+def _typed(reply: Reply | dict | None) -> Reply | None:
+    """A take-ticket reply as a Reply: the wire form read as HallClient.ask reads it; None if unreadable."""
+    if not isinstance(reply, dict):
+        return reply
+    try:
+        return read_reply("take-ticket", reply)
+    except ProtocolError:
+        return None

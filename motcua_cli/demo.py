@@ -26,7 +26,7 @@ from display.played_log import follow
 from hall.client import HallClient, RequestTimeout
 from hall.config import load_hall
 from hall.device import DeviceConfig, device_toml, load_device
-from hall.protocol import ACTIONS, Board, Call, Config, Fields, Reply, Status, TicketState, Topics, decode_message
+from hall.protocol import Board, Call, Config, Reply, Status, TicketState, Topics, decode_message
 from motcua_cli.demo_hall import write_demo_hall
 from motcua_cli.paths import EXAMPLE_CATALOG, free_port
 from printer.config import check_printer
@@ -78,12 +78,11 @@ def _devices(server: HallServer, folder: Path) -> dict[str, DeviceConfig]:
 
 
 def ask(client: HallClient, action: str, args: dict) -> Reply | None:
-    """The hall's reply, its data typed by the action (hall.protocol.ACTIONS); None when it did not answer."""
+    """The hall's reply, its data typed by the action (HallClient.ask); None when it did not answer."""
     try:
-        raw = client.request(action, args)
+        return client.ask(action, args)
     except RequestTimeout:
         return None
-    return Reply.from_dict(Fields(raw, "reply"), ACTIONS[action].reply)
 
 
 def kiosk_loop(dev: DeviceConfig, cfg, stop: threading.Event, out: Console, speed: float, rng: random.Random,
