@@ -15,11 +15,14 @@ messages at once (TCP_NODELAY), and says why it cannot connect: `link.failure` i
 ConnectionFailure (`refused`, `unreachable`, `not_authorised`, `rejected`), logged as one WARNING
 per kind of failure, not one per retry, and `on_connection(False)` is called each time the kind
 changes. `on_connection(True)` follows every successful connect, after the subscriptions and the
-retained `status` (when the link has one) went out.
+retained `status` (when the link has one) went out. The broker is left with the latest status: an
+older one still in flight when the line dropped, which paho resends after the reconnect, is followed
+by the latest again.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import socket
 import threading
@@ -133,6 +136,20 @@ class MqttLink:
         # to paho is one step under this lock, on paho's thread and on the device's alike.
         self._status_lock = threading.Lock()
         self._status_live = False     # connected: publish_status sends at once (else on_connect will)
+        # A status still waiting for its PUBACK when the line drops is resent by paho after the reconnect
+        # (every QoS 1 message is, clean session or not), and after on_connect has run, so after the newer
+        # status on_connect sent: the broker would keep the older one. So each status handed to paho gets
+        # a number, and when the broker acknowledges one older than a status it already acknowledged (it
+        # acknowledges in the order it takes them), it holds that older one now, and the latest goes
+        # again (_take_acks). Under _status_lock.
+        self._status_handed = 0       # statuses handed to paho so far
+        self._status_acked = 0        # the number of the newest of them the broker acknowledged
+        self._status_unacked: dict[int, tuple[int, Retained]] = {}   # paho's mid → (number, status)
+        # paho calls on_publish holding its own lock, the one publish() takes, and publish_status holds
+        # _status_lock while it publishes: on_publish waiting for _status_lock could deadlock. It leaves
+        # (mid, landed) here and takes the queue only if the lock is free; a thread that held the lock
+        # takes the queue after letting go of it, so none is left (_take_acks).
+        self._acks: collections.deque[tuple[int, bool]] = collections.deque()
         self.connects = 0   # how many times a connection was made (reconnects show here)
         self.failure: ConnectionFailure | None = None   # why the last attempt failed; None once connected
         self._stopping = False
@@ -149,6 +166,7 @@ class MqttLink:
             self.client.max_inflight_messages_set(max_inflight)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_publish = self._on_publish
         self.client.on_message = self._on_message
         self.client.on_socket_open = no_delay
 
@@ -184,7 +202,36 @@ class MqttLink:
         with self._status_lock:
             self.status = status
             if self._status_live:
-                self.publish(status.topic, status.payload, retain=True)
+                self._hand_status(status)
+        self._take_acks(wait=True)    # the PUBACKs on_publish left while this thread held the lock
+
+    def _hand_status(self, status: Retained) -> None:
+        # Under _status_lock. A message paho could not keep (its queue full) is not waited for.
+        info = self.client.publish(status.topic, status.payload, qos=1, retain=True)
+        if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):    # NO_CONN: kept, sent on connect
+            self._status_handed += 1
+            self._status_unacked[info.mid] = (self._status_handed, status)
+
+    def _take_acks(self, wait: bool) -> None:
+        """Handle the PUBACKs on_publish queued; wait=False (paho's thread) leaves them to the lock's holder."""
+        while self._acks:
+            if not self._status_lock.acquire(blocking=wait):
+                return
+            try:
+                while self._acks:
+                    mid, landed = self._acks.popleft()
+                    sent = self._status_unacked.pop(mid, None)
+                    if sent is None or not landed:
+                        continue        # not a status, or refused (an MQTT 5 PUBACK can say so)
+                    number, status = sent
+                    if number > self._status_acked:
+                        self._status_acked = number
+                    elif status != self.status and self._status_live and self.status is not None:
+                        # An older status reached the broker after a newer one: paho's resend after a
+                        # reconnect. The latest goes again, so it is the last one the broker gets.
+                        self._hand_status(self.status)
+            finally:
+                self._status_lock.release()
 
     # --- paho's callbacks (paho's thread) ---------------------------------------
 
@@ -200,7 +247,7 @@ class MqttLink:
         with self._status_lock:
             self._status_live = True
             if self.status is not None:
-                client.publish(self.status.topic, self.status.payload, qos=1, retain=True)
+                self._hand_status(self.status)
         self.connects += 1
         self.connected.set()
         if self.on_connection:
@@ -216,6 +263,13 @@ class MqttLink:
                              self.name, self.peer, self.login.where, reason)
         if was and self.on_connection:
             self.on_connection(False)
+
+    def _on_publish(self, client, userdata, mid, reason, properties=None):
+        # A link with no status (the hall service's) has no PUBACK to check. self.status is set before any
+        # status is handed over, so no status's PUBACK comes before this says so.
+        if self.status is not None:
+            self._acks.append((mid, not reason.is_failure))
+            self._take_acks(wait=False)
 
     def _on_message(self, client, userdata, msg):
         if self.deliver:
