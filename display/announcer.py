@@ -4,6 +4,7 @@
                                                 # pick_backend: display/backends.py
     ...
     announcer.history()  # [Played(seq, ticket, counter, …, words=…, text=…)] in the order heard
+    announcer.waiting()  # how many calls wait to be spoken (the one being said is not counted)
     announcer.sound      # "ok", "no-device" (no sound card: files only) or "failed": the screen's mark
     announcer.stop()
 
@@ -92,6 +93,10 @@ class Announcer:
                 return False
             time.sleep(0.02)
         return True
+
+    def waiting(self) -> int:
+        """How many calls are queued and not yet begun: the one being said has left the queue."""
+        return len(self.queue)
 
     def history(self) -> list[Played]:
         with self._lock:

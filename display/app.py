@@ -31,6 +31,7 @@ from display.views import board_view
 from hall.client import HallClient
 from hall.protocol import ProtocolError, decode_message
 from hall.runtime import software_version
+from ui.frames import on_shown
 from ui.observed import Observed
 from ui.theme import WALL
 from ui.widgets import text_drawn
@@ -61,7 +62,8 @@ class DisplayApp(Observed, App):
         from display.board import BoardScreen
         Builder.load_file(str(HERE / "board.kv"))
         self.screen = BoardScreen(name="board", notice_page_s=self.cfg.notice_page_s)
-        Window.bind(size=self._rescale, on_flip=self._on_flip)
+        Window.bind(size=self._rescale)
+        on_shown(self._on_shown)
         self._rescale(Window, Window.size)
         Window.clearcolor = WALL.navy
         # timeout -1: run once, just before this frame is drawn, after every message that came
@@ -93,7 +95,7 @@ class DisplayApp(Observed, App):
 
     # --- what a watcher sees (ui.observed) ------------------------------------------------------
     def view(self) -> dict:
-        """What the labels on screen say, the frames drawn and what was announced."""
+        """What the labels on screen say, the frames drawn, what was announced and how many calls wait for it."""
         ids, screen = self.screen.ids, self.screen
         return {
             "hall_name": ids.hall_name.text, "clock": ids.clock.text, "date": ids.date.text,
@@ -106,6 +108,7 @@ class DisplayApp(Observed, App):
             "last_calls": [[w.ticket, w.counter] for w in reversed(ids.last_calls.children)],
             "notice": ids.notice.text, "frames": self.frames, "ticks": Clock.frames,
             "played": [asdict(p) for p in self.announcer.history()] if self.announcer else [],
+            "announce_queue": self.announcer.waiting() if self.announcer else 0,
         }
 
     # --- the announcer's thread ------------------------------------------------------------
@@ -193,7 +196,7 @@ class DisplayApp(Observed, App):
     def _rescale(self, window, size):
         self.s = min(size[0] / 1920, size[1] / 1080)
 
-    def _on_flip(self, *_):
+    def _on_shown(self):
         self.frames += 1
         # The first frame on screen whose big number shows the newest call (texture included).
         seq = self._await_seq

@@ -22,14 +22,14 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty
-from kivy.uix.screenmanager import NoTransition
 
 from hall.runtime import software_version
 from kiosk.backend import KioskBackend
 from kiosk.model import WORKER_NEWS, KioskModel, Settings
 from kiosk.screens import HERE, KV_FILES, MAX_FPS, scale
 from kiosk.views import clock_text, view
-from ui.frames import set_fps_cap
+from ui import theme
+from ui.frames import on_shown, set_fps_cap
 from ui.observed import Observed
 
 log = logging.getLogger("motcua.kiosk")
@@ -69,10 +69,10 @@ class KioskApp(Observed, App):
         from kiosk.screens.widgets import KioskRoot
         for name in KV_FILES:
             Builder.load_file(str(HERE / name))
+        Window.clearcolor = theme.BG     # every screen's background (kiosk/screens/widgets.kv)
         Window.bind(size=self._rescale, on_touch_down=self._touched)
         self._rescale(Window, Window.size)
         self.root_widget = root = KioskRoot()
-        root.ids.sm.transition = NoTransition()    # an instant change: no frames spent on animation
         root.add_screens([cls() for cls in (HomeScreen, PriorityScreen, TicketScreen, FieldsScreen,
                                             ProceduresScreen, DetailScreen, SearchScreen, ClosedScreen,
                                             OfflineScreen)])
@@ -80,13 +80,12 @@ class KioskApp(Observed, App):
         return root
 
     def on_start(self):
-        from kivy.core.window import Window
         # Every other thread's news (paho's, the spool's, the worker's) comes to _apply here.
         self.backend = KioskBackend(self.dev, self.printer_cfg, self.spool_path, config=lambda: self.model.config,
                                     deliver=lambda *a: Clock.schedule_once_free(lambda dt: self._apply(*a)),
                                     version=software_version(), gate_s=0.5)
         self.worker = self.backend.worker
-        Window.bind(on_flip=self._on_flip)
+        on_shown(self._on_shown)
         self.backend.start()
         Clock.schedule_interval(self._tick, 1.0)
         self._tick(0)
@@ -134,14 +133,15 @@ class KioskApp(Observed, App):
             self._shown_screen = v.screen
             self.notify("screen", screen=v.screen, title=v.title)
 
-    def _on_flip(self, *_):
+    def _on_shown(self):
         # The frame with the new ticket's number is out: let the worker lay out the paper copy.
         t, sm = self.model.ticket, self.root_widget.ids.sm
         if t and sm.current == "ticket" and sm.current_screen.number_drawn(t.data.ticket):
+            shown_at = time.monotonic()     # before the worker's thread starts on the paper copy
             self.worker.shown()
             if t.data.ticket_id != self._drawn_ticket:
                 self._drawn_ticket = t.data.ticket_id
-                self.notify("ticket_drawn", number=t.data.ticket, tap_t=self.tapped_at, t=time.monotonic())
+                self.notify("ticket_drawn", number=t.data.ticket, tap_t=self.tapped_at, t=shown_at)
 
     def _touched(self, *_):
         self.model.touch(time.time())

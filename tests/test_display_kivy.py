@@ -246,6 +246,9 @@ def test_calls_missed_while_the_network_was_down_are_shown_not_announced(hall, c
         assert kiosk.request("take-ticket", {"service": "ho-tich"})["ok"]
         d.wait_texts(lambda t: t["services"] != waiting)
         assert spoken(d) == [first]                        # what was missed is history, not news
+        # …nor waiting to be: the announcer's queue is empty (a missed call queued behind `first`,
+        # still being said, would wait there; one the announcer took alone would be `speaking`).
+        assert d.texts()["announce_queue"] == 0
     finally:
         proxy.close()
 

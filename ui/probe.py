@@ -33,7 +33,7 @@ from kivy.clock import Clock
 from kivy.core.window import Window
 
 from ui import touch
-from ui.frames import fps_cap
+from ui.frames import fps_cap, on_shown
 
 
 def attach(app) -> Probe:
@@ -55,17 +55,17 @@ class Probe:
 
     def start(self) -> None:
         threading.Thread(target=self._read, name="probe", daemon=True).start()
-        Window.bind(on_flip=self._flip)
+        on_shown(self._flip)
 
     def event(self, name: str, data: dict | None = None, **more) -> None:
         line = json.dumps({"event": name, **(data or {}), **more}, ensure_ascii=False)
         with self.lock:
             self.out.write(line + "\n")
 
-    def _flip(self, window, *_):
+    def _flip(self):
         self.frames += 1
         if self.frames == 1:      # everything before the first frame on screen is start-up
-            self.event("ready", pid=os.getpid(), size=list(window.size))
+            self.event("ready", pid=os.getpid(), size=list(Window.size))
 
     # --- commands ----------------------------------------------------------------------------
     def _read(self) -> None:

@@ -1,10 +1,13 @@
-"""Widgets and helpers no one app owns: hiding a widget for real, filling a list, "is this text drawn"."""
+"""Widgets and helpers no one app owns: hiding a widget for real, screens without a clip, filling a
+list, "is this text drawn"."""
 
 from __future__ import annotations
 
 from kivy.factory import Factory
+from kivy.lang import Builder
 from kivy.properties import BooleanProperty
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 
 class Hideable:
@@ -43,6 +46,26 @@ Factory.register("Hideable", cls=Hideable)      # for .kv classes such as <Print
 
 class HideBox(Hideable, BoxLayout):
     """A row or column that can be hidden with all it holds (a banner, a header)."""
+
+
+class Screens(ScreenManager):
+    """A ScreenManager whose screens change at once, with no transition and no clip.
+
+    Kivy's ScreenManager clips what it holds with the stencil buffer (for its sliding transitions):
+    two extra passes over its whole area each frame and a stencil test on every pixel drawn inside.
+    With no transition nothing ever lies outside it. On software GL (Mesa's llvmpipe: this machine,
+    a Pi without its GPU driver) a full-screen pass costs ~1.3 ms, so the clip was 3–4 ms of each
+    kiosk frame (docs/kiosk.md, "tap → number").
+    """
+
+    def __init__(self, **kw):
+        kw.setdefault("transition", NoTransition())    # an instant change: no frames spent on animation
+        super().__init__(**kw)
+
+
+# "<-Screens>": none of ScreenManager's own rules (its stencil instructions) apply to Screens.
+Builder.load_string("<-Screens>:\n    size_hint: 1, 1\n")
+Factory.register("Screens", cls=Screens)
 
 
 def fill(layout, cls, rows: list[dict]) -> None:

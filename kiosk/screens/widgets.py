@@ -65,6 +65,13 @@ class Overlay(FloatLayout):
         return True
 
 
+BUSY_AFTER_S = 0.3
+"""How long a ticket is on its way before "Đang lấy số…" covers the screen. The hall answers in ~10 ms:
+a box shown at once would flash for one frame, and that frame (~10 ms to draw in software GL) would
+hold the ticket's own frame back. A tap is never lost meanwhile: the root takes every touch while a
+ticket is on its way, box or not."""
+
+
 class KioskRoot(FloatLayout):
     header_shown = BooleanProperty(True)
 
@@ -73,6 +80,13 @@ class KioskRoot(FloatLayout):
         self.message = Overlay()
         self.message.ids.ok.bind(on_release=lambda *_: self.app().tap_ok())
         self.busy = Overlay()      # no button: "Đang lấy số…" only (its OK is hidden, the box takes every tap)
+        self._busy_text = ""       # the view's: a ticket is on its way (the box may not be up yet)
+        self._busy_soon = None     # the Clock event that puts the box up after BUSY_AFTER_S
+
+    def on_touch_down(self, touch):
+        if self._busy_text:        # nothing behind the box counts, before it is up too
+            return True
+        return super().on_touch_down(touch)
 
     @staticmethod
     def app():
@@ -95,7 +109,22 @@ class KioskRoot(FloatLayout):
         self.header_shown = screen.header
         screen.show(view)
         self._overlay(self.message, view.message, view.ok)
-        self._overlay(self.busy, view.busy, "")
+        self._show_busy(view.busy)
+
+    def _show_busy(self, text: str) -> None:
+        from kivy.clock import Clock
+        self._busy_text = text
+        if not text or self.busy.parent is not None:
+            if self._busy_soon is not None:
+                self._busy_soon.cancel()
+                self._busy_soon = None
+            self._overlay(self.busy, text, "")
+        elif self._busy_soon is None:
+            self._busy_soon = Clock.schedule_once(lambda dt: self._busy_up(), BUSY_AFTER_S)
+
+    def _busy_up(self) -> None:
+        self._busy_soon = None
+        self._overlay(self.busy, self._busy_text, "")
 
     def _overlay(self, box: Overlay, text: str, button: str) -> None:
         box.text, box.button = text, button
