@@ -8,7 +8,6 @@ Announcements go to the `file` backend, as on a machine without a sound card.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from dataclasses import replace
@@ -21,6 +20,7 @@ from display.played_log import PlayedLog
 from hall.device import device_toml
 from hall.payloads import Board
 from tests.conftest import wait_for
+from tests.netrelay import Relay
 from tests.test_display_announcer import no_sound_path
 from ui.probe_client import DisplayProcess, display_env
 
@@ -154,66 +154,12 @@ def test_a_call_shows_on_every_screen_size_and_the_board_survives_the_broker(hal
         assert spoken(d) == [ticket, nxt]
 
 
-class CutProxy:
-    """A TCP relay between one display and Mosquitto that can drop the network and bring it back."""
-
-    def __init__(self, target_port: int):
-        self.target = target_port
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.up = True
-        self.refused = 0            # connections closed at once while cut: the display trying again
-        self.socks: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            if not self.up:
-                client.close()
-                self.refused += 1
-                continue
-            upstream = socket.create_connection(("127.0.0.1", self.target))
-            self.socks += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(a: socket.socket, b: socket.socket) -> None:
-        try:
-            while data := a.recv(65536):
-                b.sendall(data)
-        except OSError:
-            pass
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def cut(self) -> None:
-        self.up = False
-        for s in self.socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self.socks.clear()
-
-    def close(self) -> None:
-        self.cut()
-        self.server.close()
-
-
 def test_calls_missed_while_the_network_was_down_are_shown_not_announced(hall, connect, displays, output_dir):
     kiosk = connect("kiosk-1", "kiosk")
     counter = connect("counter-1", "counter", 1)
     for _ in range(4):
         assert kiosk.request("take-ticket", {"service": "ho-tich"})["ok"]
-    proxy = CutProxy(hall.cfg.mqtt_port)
+    proxy = Relay(hall.cfg.mqtt_port)
     try:
         d = displays((1280, 720), port=proxy.port)
         d.wait_event("ready", timeout=30)
@@ -260,7 +206,7 @@ def test_issue_8_a_display_without_a_sound_device_says_so_on_screen(hall, connec
     kiosk = connect("kiosk-1", "kiosk")
     counter = connect("counter-2", "counter", 2)
     assert kiosk.request("take-ticket", {"service": "chung-thuc"})["ok"]
-    proxy = CutProxy(hall.cfg.mqtt_port)
+    proxy = Relay(hall.cfg.mqtt_port)
     try:
         # audio = "auto" on a machine with no way to a sound device (no aplay, paplay, pactl on PATH).
         d = displays((1280, 720), port=proxy.port, audio="auto", path_env=no_sound_path(tmp_path))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import socket
 import sys
 import threading
 from dataclasses import asdict
@@ -23,74 +22,9 @@ import pytest
 from hall.link import Login, Message, MqttLink, Retained
 from hall.protocol import SERVER_ID, Status, Topics, encode
 from tests.conftest import wait_for
+from tests.netrelay import Relay
 
 log = logging.getLogger("test.link_status")
-
-
-class HoldingProxy:
-    """A TCP relay between one link and Mosquitto: it can keep what the link sends, cut the line, refuse."""
-
-    def __init__(self, target_port: int):
-        self.target = target_port
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.up = True               # accepting: while False, a connection is closed at once
-        self.holding = False         # the link's bytes are kept here instead of reaching the broker
-        self._held = bytearray()
-        self._lock = threading.Lock()
-        self._socks: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def held(self) -> bytes:
-        with self._lock:
-            return bytes(self._held)
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                link, _ = self.server.accept()
-            except OSError:
-                return
-            if not self.up:
-                link.close()
-                continue
-            broker = socket.create_connection(("127.0.0.1", self.target))
-            with self._lock:
-                self._socks += [link, broker]
-            threading.Thread(target=self._pipe, args=(link, broker, True), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(broker, link, False), daemon=True).start()
-
-    def _pipe(self, a: socket.socket, b: socket.socket, from_link: bool) -> None:
-        try:
-            while data := a.recv(65536):
-                with self._lock:
-                    if from_link and self.holding:
-                        self._held += data      # never sent: the broker never answers it
-                        continue
-                b.sendall(data)
-        except OSError:
-            pass
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def cut(self) -> None:
-        """The line drops, and stays down until `up` is set again."""
-        with self._lock:
-            self.up = False
-            self.holding = False
-            for s in self._socks:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            self._socks.clear()
-
-    def close(self) -> None:
-        self.cut()
-        self.server.close()
 
 
 def hall_login(hall, client_id: str) -> Login:
@@ -146,7 +80,7 @@ def test_the_latest_status_is_what_the_hall_keeps_after_a_drop_with_a_status_in_
     seen: queue.SimpleQueue[bytes] = queue.SimpleQueue()     # every status the broker accepted, in its order
     watcher = MqttLink(hall_login(hall, "t-watcher"), log, subscribe=[topic],
                        on_message=lambda m: seen.put(m.payload)).start(wait=5)
-    proxy = HoldingProxy(hall.cfg.mqtt_port)
+    proxy = Relay(hall.cfg.mqtt_port)
     inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
     link = MqttLink(Login("127.0.0.1", proxy.port, dev.id, dev.password), log, subscribe=[t.reply(dev.id)],
                     will=offline, status=first, persistent=SESSIONS[session][0], protocol=SESSIONS[session][1],
