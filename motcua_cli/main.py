@@ -6,7 +6,6 @@ import argparse
 import logging
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -163,7 +162,8 @@ def cmd_config_check(args) -> int:
 
 
 def cmd_test(args) -> int:
-    return subprocess.call([sys.executable, "-m", "pytest", *args.pytest_args], cwd=ROOT)
+    from motcua_cli.test_cmd import run
+    return run(args.pytest_args)
 
 
 def cmd_bench(args) -> int:

@@ -1,0 +1,64 @@
+"""`motcua test`: the whole suite in two phases, or what the arguments select in one.
+
+    motcua test                 # everything but the benchmarks' smoke tests in WORKERS processes, then those alone
+    motcua test -q -x           # the same, quieter, stopping at the first failure of each phase
+    motcua test -k acl          # a selection (-k, -m, a path, …): one pytest run, as given
+    MOTCUA_TEST_WORKERS=0 motcua test    # everything in this one process
+
+Most of the suite waits (for a broker, a printer's paper, a spoken call), so three processes on
+two cores take 2.7 minutes instead of 6.5. The benchmarks' smoke tests (marker `bench`) compare a
+figure with a floor measured in the same run, so they run last and alone: next to other tests,
+their floor and their figure would be measured under different loads (docs/testing.md).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from motcua_cli.paths import ROOT
+
+WORKERS = 3
+SELECTING = ("-k", "-m", "--lf", "--last-failed", "--ff", "--failed-first", "--deselect", "-n", "--numprocesses")
+
+
+VALUED = ("-p", "-o", "-W", "-c", "--tb", "--maxfail", "--timeout", "--rootdir", "--basetemp", "--durations")
+"""Options whose value may come as the next argument: that value is not a path."""
+
+
+def selects(args: list[str]) -> bool:
+    """True when the arguments choose tests (a path, a node id, -k, -m…) rather than only how to run them."""
+    value = False
+    for a in args:
+        if value:
+            value = False
+        elif a.split("=")[0] in SELECTING or not a.startswith("-"):
+            return True
+        elif a in VALUED:
+            value = True
+    return False
+
+
+def workers() -> int:
+    try:
+        return max(int(os.environ.get("MOTCUA_TEST_WORKERS", WORKERS)), 0)
+    except ValueError:
+        return WORKERS
+
+
+def pytest(args: list[str]) -> int:
+    return subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT)
+
+
+def run(args: list[str]) -> int:
+    n = workers()
+    parallel = ["-n", str(n)] if n else []
+    if selects(args) or not n:
+        return pytest([*parallel, *args])
+    print(f"motcua test: the suite in {n} processes, then the benchmarks' smoke tests alone", flush=True)
+    first = pytest([*parallel, "-m", "not bench", *args])
+    if first != 0 and "-x" in args:
+        return first
+    second = pytest(["-m", "bench", *args])
+    return first or second
