@@ -10,8 +10,9 @@ Starts `motcua serve` on an always-open copy of the example hall (bench/_hall.py
   2. CPU of the display process while idle (nothing changes: the clock ticks, the notice
      turns a page) and while a fresh call blinks;
   3. drawn: counter 1 sends call-next; the display reports the time.monotonic() of the first
-     frame flipped with that ticket in the big call panel (texture included); alternated in
-     rounds with the bare MQTT floor through the same Mosquitto (bench/_hall.py EchoFloor:
+     frame drawn (swapped and finished, ui/frames.py) with that ticket in the big call panel
+     (texture included); alternated in rounds with the bare MQTT floor through the same
+     Mosquitto (bench/_hall.py EchoFloor:
      QoS 1 publish → echo process → back; two broker hops, as request → service → display).
 Last line (machine-readable): see the end of run().
 """
@@ -160,7 +161,7 @@ def run(args, root: Path) -> int:
         print("  where the time goes (p50 ms after call-next was sent): " + ", ".join(
             f"{name} {pct([s[i] for s in full], 50):.1f}" for i, name in enumerate(
                 ["`called` reached the display", "UI thread took it", "redraw began", "redraw done",
-                 "frame flipped"])))
+                 "frame drawn"])))
     print()
     print(f"display process CPU: idle {idle:.2f}% of one core over {args.idle:.0f} s; "
           f"while a fresh call blinks {blink:.2f}% over {args.blink:.0f} s")
