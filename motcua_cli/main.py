@@ -235,6 +235,8 @@ def parser() -> argparse.ArgumentParser:
     kiosk_cmd.add_parser(sub)
     from motcua_cli import catalog_cmd
     catalog_cmd.add_parser(sub)
+    from motcua_cli import staff_cmd
+    staff_cmd.add_parser(sub, existing_hall_data)
 
     dm = sub.add_parser("demo", help="the whole hall on this machine, with a simulated day")
     dm.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: until Ctrl+C)")
