@@ -7,6 +7,9 @@
 
 Every method either raises ProtocolError having changed nothing, or returns
 an Outcome describing all it changed.
+
+Long because: every action's rule reads best beside the others it shares state with; the helpers
+that stand alone are out already (broker.lines, broker.waits, broker.board, broker.call_by_number).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from broker import waits
+from broker import call_by_number, waits
 from broker.board import board_of
 from broker.lines import Lines
 from broker.model import (
@@ -241,7 +244,8 @@ class Engine:
         out.counters[counter] = c
         out.events.append(Event(state, now, device.id, t.id, t.line, counter))
 
-    def _call(self, t: Ticket, counter: int, device: Device, now: float, out: Outcome, recall: bool) -> None:
+    def _call(self, t: Ticket, counter: int, device: Device, now: float, out: Outcome, recall: bool,
+              by_number: bool = False) -> None:
         self.call_seq += 1
         t.calls += 1
         if not recall:   # service time runs from the first call, not from a recall
@@ -250,8 +254,21 @@ class Engine:
         self.calls.append(call)
         out.calls.append(call)
         out.touch(t)
-        out.events.append(Event("recalled" if recall else "called", now, device.id, t.id, t.line, counter,
-                                {"call_seq": self.call_seq}))
+        # A call out of turn (call-ticket) says so: the log tells the clerk's choice from the line's order.
+        data = {"call_seq": self.call_seq, "by_number": True} if by_number else {"call_seq": self.call_seq}
+        out.events.append(Event("recalled" if recall else "called", now, device.id, t.id, t.line, counter, data))
+
+    def _call_up(self, t: Ticket, counter: int, device: Device, now: float, by_number: bool = False) -> Outcome:
+        """Call `t` (out of its line already) to the counter: the clerk is done with the citizen it had."""
+        c = self.counters[counter]
+        out = Outcome()
+        if c.current is not None:
+            self._close_current(counter, device, now, out, FINISHED)
+        t.state, t.counter, t.pinned, c.current = CALLED, counter, None, t.id
+        out.counters[counter] = c
+        self._call(t, counter, device, now, out, recall=False, by_number=by_number)
+        out.data = self._ticket_data(t)
+        return out
 
     def call_next(self, device: Device, now: float, counter: int) -> Outcome:
         c = self.counters[counter]
@@ -260,10 +277,6 @@ class Engine:
         ordinary, priority = self.lines.heads(self._counter_lines[counter])
         if ordinary is None and priority is None:
             raise ProtocolError("queue_empty", f"counter {counter}")
-        out = Outcome()
-        # Pressing "next" means the clerk is done with the current citizen.
-        if c.current is not None:
-            self._close_current(counter, device, now, out, FINISHED)
         take_priority = waits.calls_priority(ordinary, priority, self.cfg.priority.policy, c.ordinary_run,
                                              self.cfg.priority.every)
         head = priority if take_priority else ordinary
@@ -271,12 +284,17 @@ class Engine:
         t = self.tickets[head[2]]
         self.lines.remove(t)
         c.ordinary_run = 0 if take_priority else c.ordinary_run + 1
-        t.state, t.counter, t.pinned = CALLED, counter, None
-        c.current = t.id
-        out.counters[counter] = c
-        self._call(t, counter, device, now, out, recall=False)
-        out.data = self._ticket_data(t)
-        return out
+        return self._call_up(t, counter, device, now)
+
+    def call_ticket(self, device: Device, now: float, counter: int, ticket: str | None = None,
+                    ticket_id: str | None = None) -> Outcome:
+        """Call a ticket by its number, out of turn: one waiting here, or a no-show who came back."""
+        t = call_by_number.ticket_to_call(self.day, self.tickets, self.counters[counter],
+                                          self.cfg.services_of(counter), ticket, ticket_id)
+        if t.state == WAITING:
+            self.lines.remove(t)
+        t.serving_at = t.finished_at = None   # a no-show called back is timed from this call
+        return self._call_up(t, counter, device, now, by_number=True)
 
     def recall(self, device: Device, now: float, counter: int) -> Outcome:
         t = self._current(counter)

@@ -123,6 +123,10 @@ ACTIONS: dict[str, Action] = {
                           "issue a ticket for a service (priority: a category id or null)", TicketIssued),
     "call-next": Action("counter", _COUNTER, "finish the counter's current ticket and call the next one",
                         TicketState),
+    # `ticket` is the printed label ("1004"), `ticket_id` the id ("20261125-1004"): one of them, or both agreeing.
+    "call-ticket": Action("counter", {**_COUNTER, "ticket": ((str,), False), "ticket_id": ((str,), False)},
+                          "finish the counter's current ticket and call the one named (a waiting ticket out of "
+                          "turn, or a no-show who came back)", TicketState),
     "recall": Action("counter", _COUNTER, "call the counter's current ticket again", TicketState),
     "serve": Action("counter", _COUNTER, "the called citizen has arrived: start serving", TicketState),
     "skip": Action("counter", _COUNTER, "the called citizen did not come: mark a no-show", TicketState),

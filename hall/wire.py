@@ -41,6 +41,10 @@ ERRORS: dict[str, tuple[str, str]] = {
     "counter_paused": ("Quầy đang tạm dừng. Bấm “Tiếp tục” trước.", "counter is paused"),
     "already_rated": ("Phiếu này đã được đánh giá.", "ticket already rated"),
     "not_rateable": ("Phiếu này chưa được phục vụ tại quầy này.", "ticket not served at this counter"),
+    "not_today": ("Phiếu này không thuộc ngày làm việc hôm nay.", "ticket of another service day"),
+    "ticket_closed": ("Phiếu này đã được phục vụ xong.", "ticket already finished"),
+    "ticket_at_counter": ("Phiếu này đang được gọi tại một quầy khác.", "ticket is called or served at a counter"),
+    "wrong_service": ("Quầy này không phục vụ phiếu này.", "ticket waits for a service or counter not this one's"),
     "disk_full": ("Hệ thống tạm ngưng cấp số, vui lòng báo cán bộ.", "the hall server's disk is full"),
     "internal": ("Lỗi hệ thống, vui lòng thử lại.", "internal error"),
 }

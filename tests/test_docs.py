@@ -167,12 +167,13 @@ def _engine_run():
     act(pad, "finish", counter=counter)
     act(pad, "rate", counter=counter, ticket_id=ticket, score=1)
     act(pad, "call-next", counter=counter)
-    act(pad, "skip", counter=counter)
+    skipped = act(pad, "skip", counter=counter)["ticket"]
     act(pad, "call-next", counter=counter)
     act(pad, "transfer", counter=counter, service=svc.id)
     act(pad, "pause", counter=counter)
     act(pad, "resume", counter=counter)
     act(pad, "call-next", counter=counter)
+    act(pad, "call-ticket", counter=counter, ticket=skipped)   # the skipped citizen came back
     assert set(data) == set(ACTIONS), (
         f"actions {sorted(set(ACTIONS) - set(data))} are not run by this test's scenario: add a step "
         "here, and a '<!-- example: reply ACTION -->' block and a section to docs/protocol.md")

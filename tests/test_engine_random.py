@@ -18,7 +18,10 @@ COUNTERS = st.sampled_from([c.id for c in CFG.counters])
 EXPECTED = {"take-ticket": {"rate_limited", "hall_closed"}, "call-next": {"queue_empty", "counter_paused"},
             "rate": {"not_rateable", "already_rated", "bad_request", "unknown_ticket"},
             # a transfer to the sender's own counter is refused (issue 8 item 18)
-            "transfer": {"no_current_ticket", "bad_request"}}
+            "transfer": {"no_current_ticket", "bad_request"},
+            # a random number: unknown, finished, held, of another service or day, or the counter paused
+            "call-ticket": {"counter_paused", "unknown_ticket", "not_today", "ticket_closed", "ticket_at_counter",
+                            "wrong_service"}}
 
 
 class HallMachine(RuleBasedStateMachine):
@@ -35,7 +38,7 @@ class HallMachine(RuleBasedStateMachine):
         self.log += out.events
         self.seen.update(out.tickets)
         for e in out.events:
-            if e.kind in ("issued", "transferred"):
+            if e.kind in ("issued", "transferred", "no_show"):   # a no-show may be called back
                 self.waits[e.ticket] = True
             elif e.kind == "called":
                 assert self.waits.pop(e.ticket, False), f"{e.ticket} called twice for one wait"
@@ -76,6 +79,13 @@ class HallMachine(RuleBasedStateMachine):
     def rate(self, n, pick, score):
         ids = sorted(self.seen) or ["20261125-1001"]
         self.request(clerk(n), "rate", counter=n, ticket=ids[pick % len(ids)], score=score)
+
+    @rule(n=COUNTERS, pick=st.integers(0, 999), by_id=st.booleans())
+    def call_ticket(self, n, pick, by_id):
+        ids = sorted(self.seen) or ["20261125-1001"]
+        tid = ids[pick % len(ids)]
+        self.request(clerk(n), "call-ticket", counter=n,
+                     **({"ticket_id": tid} if by_id else {"ticket": tid.split("-", 1)[1]}))
 
     @rule(seconds=st.integers(0, 150))
     def wait(self, seconds):

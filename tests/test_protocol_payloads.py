@@ -66,7 +66,8 @@ def _run() -> tuple[dict[str, object], list[Call], Board]:
              (kiosk, "take-ticket", {"service": "ho-tich"}), (pad, "call-next", {}), (pad, "recall", {}),
              (pad, "serve", {}), (pad, "finish", {}), (pad, "rate", {"ticket_id": "20261125-1001", "score": 3}),
              (pad, "call-next", {}), (pad, "skip", {}), (pad, "call-next", {}),
-             (pad, "transfer", {"service": "chung-thuc"}), (pad, "pause", {}), (pad, "resume", {})]
+             (pad, "transfer", {"service": "chung-thuc"}), (pad, "pause", {}), (pad, "resume", {}),
+             (pad, "call-ticket", {"ticket": "1002"})]   # 1002, skipped above, came back
     for device, action, args in steps:
         now += 30.25
         if device is pad:
