@@ -5,10 +5,11 @@
     motcua test -k acl          # a selection (-k, -m, a path, …): one pytest run, as given
     MOTCUA_TEST_WORKERS=0 motcua test    # everything in this one process
 
-Most of the suite waits (for a broker, a printer's paper, a spoken call), so three processes on
-two cores take 2.7 minutes instead of 6.5. The benchmarks' smoke tests (marker `bench`) compare a
-figure with a floor measured in the same run, so they run last and alone: next to other tests,
-their floor and their figure would be measured under different loads (docs/testing.md).
+Most of the suite waits (for a broker, a printer's paper, a spoken call), so on two cores three
+processes and the smoke tests after them took 2:53 instead of 6:13 in one (2026-12-02). The
+benchmarks' smoke tests (marker `bench`) compare a figure with a floor measured in the same run,
+so they run last and alone: next to other tests, their floor and their figure would be measured
+under different loads (docs/testing.md).
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from motcua_cli.paths import ROOT
 
 WORKERS = 3
 SELECTING = ("-k", "-m", "--lf", "--last-failed", "--ff", "--failed-first", "--deselect", "-n", "--numprocesses")
-
-
 VALUED = ("-p", "-o", "-W", "-c", "--tb", "--maxfail", "--timeout", "--rootdir", "--basetemp", "--durations")
 """Options whose value may come as the next argument: that value is not a path."""
 

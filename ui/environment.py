@@ -53,9 +53,8 @@ def prepare_kivy(s: KivySettings) -> None:
     Config.set("graphics", "maxfps", str(s.max_fps))
     # No multisampling: text and rectangles do not need it, and with software GL (Mesa's llvmpipe,
     # a Pi without its GPU driver) it makes every frame about twice as dear to rasterize (24–46 ms
-    # against 12–30 ms for a kiosk frame here). llvmpipe rasterizes an offscreen window's frames
-    # only when a later GL call needs them done (a label's texture re-uploaded), so the frame that
-    # shows a ticket could pay for several queued ones at once: the kiosk's ~180 ms (issue 9).
+    # against 12–30 ms for a kiosk frame here). That each frame is drawn when it is said to be shown,
+    # and not later in a lump with others, is ui/frames.py's (the kiosk's ~180 ms of issue 9).
     Config.set("graphics", "multisamples", "0")
     Config.set("input", "mouse", "mouse,disable_multitouch")   # a right click must not leave a red dot
     if s.wake_on_free:

@@ -4,6 +4,7 @@ Hiding (Hideable, HideBox) and `fill` are every app's: ui.widgets."""
 
 from __future__ import annotations
 
+from kivy.clock import Clock
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
@@ -112,7 +113,6 @@ class KioskRoot(FloatLayout):
         self._show_busy(view.busy)
 
     def _show_busy(self, text: str) -> None:
-        from kivy.clock import Clock
         self._busy_text = text
         if not text or self.busy.parent is not None:
             if self._busy_soon is not None:
