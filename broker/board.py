@@ -22,8 +22,11 @@ def board_of(engine: Engine, now: float, seq: int) -> Board:
     for c in engine.cfg.counters:
         st = engine.counters[c.id]
         t = engine.tickets.get(st.current) if st.current else None
+        done = engine.to_rate(c.id)
         counters.append(CounterRow(c.id, c.name, st.paused, "paused" if st.paused else (t.state if t else "idle"),
-                                   t.label if t else None, t.id if t else None, t.line if t else None))
+                                   t.label if t else None, t.id if t else None, t.line if t else None,
+                                   done.label if done else None, done.id if done else None,
+                                   done.finished_at if done else None))
     services = []
     for s in engine.cfg.services:
         waiting = engine.lines.waiting(s.id)

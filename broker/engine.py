@@ -9,7 +9,8 @@ Every method either raises ProtocolError having changed nothing, or returns
 an Outcome describing all it changed.
 
 Long because: every action's rule reads best beside the others it shares state with; the helpers
-that stand alone are out already (broker.lines, broker.waits, broker.board, broker.call_by_number).
+that stand alone are out already (broker.lines, broker.waits, broker.board, broker.call_by_number,
+broker.ratings, broker.web_actions).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from broker import call_by_number, waits
+from broker import call_by_number, ratings, waits, web_actions
 from broker.board import board_of
 from broker.lines import Lines
 from broker.model import (
@@ -36,6 +37,7 @@ from broker.model import (
     Saved,
     Ticket,
 )
+from broker.page_code import page_code
 from hall.config import HallConfig, Service
 from hall.protocol import (
     ACTIONS,
@@ -43,19 +45,18 @@ from hall.protocol import (
     Call,
     CounterPaused,
     ProtocolError,
-    Rated,
     Request,
     TicketIssued,
     TicketState,
-    rated_ticket,
 )
 
 RECENT_CALLS = 10
 
 
 class Engine:
-    def __init__(self, cfg: HallConfig, now: float):
+    def __init__(self, cfg: HallConfig, now: float, page_key: bytes = b""):
         self.cfg = cfg
+        self.page_key = page_key   # the ticket pages' HMAC key (broker.page_code); b"": no page codes
         self.day = self.service_day(now)   # restore() may move it forward, never back
         self.tickets: dict[str, Ticket] = {}
         self.lines = Lines()
@@ -67,6 +68,7 @@ class Engine:
         self.samples: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=waits.SAMPLES))
         self._recent_by_kiosk: dict[str, deque[float]] = defaultdict(deque)
         self._counter_lines = {c.id: [*cfg.services_of(c.id), f"@{c.id}"] for c in cfg.counters}
+        self.finished_here: dict[int, str] = {}   # counter → the last ticket it finished (to_rate)
 
     # --- restoring from the ledger ------------------------------------------
 
@@ -89,7 +91,10 @@ class Engine:
             self.last_number[t.service] = max(self.last_number.get(t.service, 0), t.number)
             if t.state == WAITING:
                 self.lines.add(t)
-        for c in counters:
+        self.finished_here = ratings.finished_here(self.tickets.values())
+        # A new day at a restart (the service was down across the reset hour) starts as rollover()
+        # would: every counter unpaused and held by nobody; the caller stores them.
+        for c in counters if self.day == last_day else ():
             if c.id in self.counters:
                 self.counters[c.id] = c
         self.call_seq = call_seq
@@ -140,6 +145,8 @@ class Engine:
         for c in self.counters.values():
             c.current, c.paused, c.ordinary_run = None, False, 0
             out.counters[c.id] = c
+        web_actions.let_go_of(list(self.counters.values()))   # a clerk's session lasts the day
+        self.finished_here.clear()
         self.day = day
         self.tickets.clear()
         self.lines = Lines()
@@ -152,7 +159,7 @@ class Engine:
 
     def handle(self, device: Device, req: Request, now: float) -> Outcome:
         """Check authority, then apply one request. Raises ProtocolError, changing nothing."""
-        spec = ACTIONS.get(req.action)
+        spec = ACTIONS.get(req.action) or web_actions.actions_for(device).get(req.action)
         if spec is None:
             raise ProtocolError("unknown_action", req.action)
         if device.role != spec.role:
@@ -167,6 +174,7 @@ class Engine:
                 raise ProtocolError("unknown_counter", str(counter))
             if device.counter != counter:
                 raise ProtocolError("wrong_counter", f"device is for counter {device.counter}")
+            web_actions.check_holder(self.counters[counter], device, req.action)
         method = getattr(self, req.action.replace("-", "_"))
         return method(device, now, **req.args)
 
@@ -208,7 +216,7 @@ class Engine:
         out.events.append(Event("issued", now, device.id, t.id, service, None,
                                 {"number": number, "priority": priority}))
         out.data = TicketIssued(label, t.id, service, priority, tuple(svc.counters), ahead,
-                                self.estimate_minutes(service, ahead), now, self.day)
+                                self.estimate_minutes(service, ahead), now, self.day, page_code(t.id, self.page_key))
         return out
 
     def ahead_of_priority(self, service: str) -> int:
@@ -238,16 +246,18 @@ class Engine:
             start = t.serving_at or t.called_at
             assert start is not None, "a ticket at a counter has been called"
             self.samples[t.line].append(now - start)
+            self.finished_here[counter] = t.id
         t.state, t.finished_at = state, now
         c.current = None
         out.touch(t)
         out.counters[counter] = c
-        out.events.append(Event(state, now, device.id, t.id, t.line, counter))
+        out.events.append(Event(state, now, device.id, t.id, t.line, counter, staff=device.staff))
 
     def _call(self, t: Ticket, counter: int, device: Device, now: float, out: Outcome, recall: bool,
               by_number: bool = False) -> None:
         self.call_seq += 1
         t.calls += 1
+        t.staff = device.staff   # the clerk who called last is the one a rating is about
         if not recall:   # service time runs from the first call, not from a recall
             t.called_at = now
         call = Call(self.call_seq, t.label, t.id, counter, t.line, recall, now, t.priority)
@@ -256,7 +266,8 @@ class Engine:
         out.touch(t)
         # A call out of turn (call-ticket) says so: the log tells the clerk's choice from the line's order.
         data = {"call_seq": self.call_seq, "by_number": True} if by_number else {"call_seq": self.call_seq}
-        out.events.append(Event("recalled" if recall else "called", now, device.id, t.id, t.line, counter, data))
+        out.events.append(Event("recalled" if recall else "called", now, device.id, t.id, t.line, counter, data,
+                                device.staff))
 
     def _call_up(self, t: Ticket, counter: int, device: Device, now: float, by_number: bool = False) -> Outcome:
         """Call `t` (out of its line already) to the counter: the clerk is done with the citizen it had."""
@@ -309,7 +320,7 @@ class Engine:
         if t.state == CALLED:
             t.state, t.serving_at = SERVING, now
             out.touch(t)
-            out.events.append(Event("served", now, device.id, t.id, t.line, counter))
+            out.events.append(Event("served", now, device.id, t.id, t.line, counter, staff=device.staff))
         out.data = self._ticket_data(t)
         return out
 
@@ -350,7 +361,7 @@ class Engine:
         out.touch(t)
         out.counters[counter] = c
         out.events.append(Event("transferred", now, device.id, t.id, t.line, counter,
-                                {"service": service, "to_counter": to_counter}))
+                                {"service": service, "to_counter": to_counter}, device.staff))
         out.data = self._ticket_data(t)
         return out
 
@@ -366,27 +377,28 @@ class Engine:
         if c.paused != paused:
             c.paused = paused
             out.counters[counter] = c
-            out.events.append(Event("paused" if paused else "resumed", now, device.id, counter=counter))
+            out.events.append(Event("paused" if paused else "resumed", now, device.id, counter=counter,
+                                    staff=device.staff))
         return out
 
     def rate(self, device: Device, now: float, counter: int, score: int, ticket_id: str | None = None,
-             ticket: str | None = None) -> Outcome:
-        """`ticket_id` names the ticket; `ticket` is its v1 name, still accepted."""
-        tid = rated_ticket(ticket_id, ticket)
-        t = self.tickets.get(tid)
-        if t is None:
-            raise ProtocolError("unknown_ticket", tid)
-        if t.counter != counter or t.state not in (SERVING, FINISHED):
-            raise ProtocolError("not_rateable", tid)
-        if t.rating is not None:
-            raise ProtocolError("already_rated", tid)
-        if not 1 <= score <= len(self.cfg.rating):
-            raise ProtocolError("bad_request", f"score must be 1..{len(self.cfg.rating)}")
-        t.rating = score
-        out = Outcome(data=Rated(t.id, score))
-        out.touch(t)
-        out.events.append(Event("rated", now, device.id, t.id, t.line, counter, {"score": score}))
-        return out
+             ticket: str | None = None, reason: str | None = None) -> Outcome:
+        """`ticket_id` names the ticket; `ticket` is its v1 name, still accepted (rules: broker.ratings)."""
+        return ratings.rate(self.tickets, self.cfg, device, now, counter, score, ticket_id, ticket, reason)
+
+    def rate_ticket(self, device: Device, now: float, ticket_id: str, score: int, reason: str | None = None) -> Outcome:
+        """The ticket page's rating: the citizen's own ticket, once it is finished (broker.ratings)."""
+        return ratings.rate_ticket(self.tickets, self.cfg, device, now, ticket_id, score, reason)
+
+    def hold(self, device: Device, now: float, counter: int, take_over: bool = False) -> Outcome:
+        return web_actions.hold(self.counters[counter], device, now, take_over)
+
+    def release(self, device: Device, now: float, counter: int) -> Outcome:
+        return web_actions.release(self.counters[counter], device, now)
+
+    def to_rate(self, counter: int) -> Ticket | None:
+        """The last ticket finished at `counter` today while it has no rating: the counter pad's to ask for."""
+        return ratings.to_rate(self.tickets, self.finished_here.get(counter))
 
     # --- what the board and a new ticket show (broker.board, broker.waits) ---------
 

@@ -53,6 +53,13 @@ MIGRATIONS: list[store.Step] = [
             BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END""",
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
     )),
+    # The clerks of the web pages (broker.staff ids): who acted (events), who last called a ticket
+    # (tickets: a rating is the clerk's), who holds a counter (counters). NULL: a device, the hall.
+    store.Step("staff ids on events, tickets and counters", (
+        "ALTER TABLE events ADD COLUMN staff INTEGER",
+        "ALTER TABLE tickets ADD COLUMN staff INTEGER",
+        "ALTER TABLE counters ADD COLUMN staff INTEGER",
+    )),
 ]
 
 _TICKET_COLS = [f.name for f in fields(Ticket)]
@@ -155,14 +162,15 @@ class Ledger:
             c.executemany(_INSERT_TICKET, new)
             if changed and c.executemany(_UPDATE_TICKET, changed).rowcount != len(changed):
                 raise sqlite3.IntegrityError("a changed ticket is not in the ledger")
-            c.executemany("INSERT OR REPLACE INTO counters VALUES (?, ?, ?, ?)",
-                          [(k.id, int(k.paused), k.current, k.ordinary_run) for k in counters.values()])
+            c.executemany("INSERT OR REPLACE INTO counters (id, paused, current, ordinary_run, staff) "
+                          "VALUES (?, ?, ?, ?, ?)",
+                          [(k.id, int(k.paused), k.current, k.ordinary_run, k.staff) for k in counters.values()])
             c.executemany(
-                "INSERT INTO events (at, day, kind, ticket, service, counter, device, data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO events (at, day, kind, ticket, service, counter, device, data, staff) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(e.at, tickets[e.ticket].day if e.ticket in tickets else day,
                   e.kind, e.ticket, e.service, e.counter, e.device,
-                  json.dumps(e.data, ensure_ascii=False) if e.data else None) for e in events])
+                  json.dumps(e.data, ensure_ascii=False) if e.data else None, e.staff) for e in events])
             c.executemany("INSERT INTO requests VALUES (?, ?, ?, ?, ?)",
                           [(r.device, r.id, r.action, r.at, r.reply.decode()) for r in requests])
             c.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
@@ -207,8 +215,8 @@ class Ledger:
         return [Ticket(*row) for row in cur]
 
     def counters(self) -> list[CounterState]:
-        return [CounterState(i, bool(p), cur, run)
-                for i, p, cur, run in self.conn.execute("SELECT * FROM counters")]
+        return [CounterState(i, bool(p), cur, run, staff) for i, p, cur, run, staff in
+                self.conn.execute("SELECT id, paused, current, ordinary_run, staff FROM counters")]
 
     def recent_calls(self, day: str, limit: int = 10, after: int = 0) -> list[Call]:
         """The day's last `limit` calls (-1: all) with a call seq above `after`, oldest first."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_left, insort
 
 from broker.model import Ticket
 
@@ -67,6 +67,21 @@ class Lines:
 
     def waiting_priority(self, service: str) -> int:
         return self._count_priority.get(service, 0)
+
+    def size(self, name: str) -> int:
+        """Tickets waiting in one line ('@3': the ones sent to counter 3 itself)."""
+        line = self._lines.get(name)
+        return len(line) if line else 0
+
+    def before(self, t: Ticket) -> tuple[int, int]:
+        """(ordinary, priority) tickets ahead of waiting `t` in its own line; for a priority
+        ticket the ordinary count is 0 (ordinary tickets are never called before it by age)."""
+        line = self._lines.get(self.name(t))
+        if line is None:
+            return 0, 0
+        if t.priority:
+            return 0, bisect_left(line.priority, t.key())
+        return bisect_left(line.ordinary, t.key()), len(line.priority)
 
     def heads(self, names: list[str]) -> tuple[Key | None, Key | None]:
         """Oldest ordinary and oldest priority ticket across these lines."""

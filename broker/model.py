@@ -20,6 +20,8 @@ EVENT_STATE = {
     "issued": WAITING, "called": CALLED, "recalled": None, "served": SERVING,
     "finished": FINISHED, "no_show": NO_SHOW, "transferred": WAITING, "expired": EXPIRED,
     "rated": None, "paused": None, "resumed": None,
+    # A clerk's web session takes a counter (`held`, data says from whom when taken over) and leaves it.
+    "held": None, "released": None,
 }
 
 
@@ -43,6 +45,7 @@ class Ticket:
     finished_at: float | None = None
     calls: int = 0
     rating: int | None = None
+    staff: int | None = None    # the clerk (staff id) who last called it; None: a counter device did
 
     def key(self) -> tuple[float, int, str]:
         """Place in a line: original issue time, then issue order."""
@@ -55,6 +58,7 @@ class CounterState:
     paused: bool = False
     current: str | None = None      # ticket id being called or served
     ordinary_run: int = 0           # ordinary calls since the last priority call
+    staff: int | None = None        # the clerk whose web session holds the counter (broker.staff id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,7 @@ class Event:
     service: str | None = None
     counter: int | None = None
     data: dict[str, Any] | None = None
+    staff: int | None = None        # the clerk who acted, on a web page; None for devices and the hall
 
 
 @dataclass(slots=True)
@@ -103,7 +108,11 @@ class Saved:
 
 @dataclass(frozen=True, slots=True)
 class Device:
-    """A registered device as the hall service sees it."""
+    """A registered device as the hall service sees it, or a clerk's web session acting as one.
+
+    A web session is a `counter` device for the counter its clerk holds, with `staff` set: the
+    engine then asks that the clerk holds the counter, and logs the clerk with every event."""
     id: str
     role: str
     counter: int | None = None
+    staff: int | None = None

@@ -62,6 +62,15 @@ MIGRATIONS: list[store.Step] = [
             pin_hash TEXT NOT NULL, created_at REAL NOT NULL, pin_changed_at REAL NOT NULL,
             disabled_at REAL, failures INTEGER NOT NULL DEFAULT 0, last_failure_at REAL)""",
     )),
+    # The web login's (broker.web.sessions): a session's token is kept only as its SHA-256, so
+    # a copied staff.db opens no session; failures by address count apart from the member's.
+    store.Step("web sessions and login failures by address", (
+        """CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY, staff INTEGER NOT NULL REFERENCES staff (id), csrf TEXT NOT NULL,
+            day TEXT NOT NULL, address TEXT NOT NULL, created_at REAL NOT NULL, ended_at REAL)""",
+        """CREATE TABLE address_failures (
+            address TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failure_at REAL NOT NULL)""",
+    )),
 ]
 
 

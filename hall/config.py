@@ -136,6 +136,30 @@ class RatingLevel:
 
 
 @dataclass(frozen=True)
+class RatingReason:
+    id: str = doc("Stored with the rating, a-z, 0-9, '-'.")
+    name: str = doc("Vietnamese words on the button, e.g. 'Chờ lâu'.")
+    name_en: str = doc("English words.")
+
+
+@dataclass(frozen=True)
+class RatingScreen:
+    """[rating_screen]: how the counter pad and the ticket page ask for a rating."""
+    close_after_s: int = doc("Seconds the rating screen waits for a tap before it closes with no rating.")
+    ask_reason_at_most: int = doc("A score this low or lower offers the reasons (1: only the worst level).")
+    reasons: tuple[RatingReason, ...] = doc("What a low score may say ([[rating_screen.reasons]]).")
+
+
+DEFAULT_REASONS = (
+    RatingReason("cho-lau", "Chờ lâu", "Waited too long"),
+    RatingReason("thai-do", "Thái độ chưa tốt", "Unfriendly attitude"),
+    RatingReason("huong-dan", "Hướng dẫn chưa rõ", "Unclear guidance"),
+    RatingReason("di-lai", "Phải đi lại nhiều lần", "Had to come back again"),
+    RatingReason("khac", "Lý do khác", "Another reason"),
+)
+
+
+@dataclass(frozen=True)
 class HallConfig:
     """Everything the hall server knows from hall.toml."""
     id: str = doc("Hall id, used in every MQTT topic (motcua/{id}/…), a-z, 0-9, '-'.")
@@ -155,6 +179,8 @@ class HallConfig:
     notice: str = doc("[display] notice: the scrolling line on the wall display.")
     counters: tuple[Counter, ...] = doc("The counters ([[counters]]).")
     services: tuple[Service, ...] = doc("The services ([[services]]).")
+    rating_screen: RatingScreen = doc("How a rating is asked for ([rating_screen]).",
+                                      RatingScreen(30, 1, DEFAULT_REASONS))
 
     def service(self, service_id: str) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)
@@ -248,6 +274,28 @@ def _rating(root: Table) -> tuple[RatingLevel, ...]:
     return tuple(levels)
 
 
+def _rating_screen(t: Table, levels: int) -> RatingScreen:
+    close = t.integer("close_after_s", 30, low=5, high=600)
+    # Half the scale and below, by default: of 3 levels the worst, of 5 the two worst.
+    at_most = t.integer("ask_reason_at_most", levels // 2, low=0, high=levels)
+    reasons: tuple[RatingReason, ...]
+    if not t.has("reasons"):
+        t.tables("reasons", optional=True)
+        reasons = DEFAULT_REASONS
+    else:
+        found = []
+        for r in t.tables("reasons"):
+            found.append(RatingReason(r.text("id", pattern=ID_PATTERN), r.text("name", max_len=40),
+                                      r.text("name_en", "", allow_empty=True, max_len=40)))
+            r.done()
+        ids = [r.id for r in found]
+        check(t, "reasons", len(ids) == len(set(ids)), f"two reasons have the same id {_repeated(ids)}")
+        check(t, "reasons", len(found) <= 8, "at most 8 reasons fit on the counter pad")
+        reasons = tuple(found)
+    t.done()
+    return RatingScreen(close, at_most, reasons)
+
+
 def _counters(root: Table) -> tuple[Counter, ...]:
     counters = []
     for c in root.tables("counters"):
@@ -314,11 +362,12 @@ def load_hall(path: str | Path) -> HallConfig:
     notice = d.text("notice", "", allow_empty=True, max_len=1000)
     d.done()
     rating = _rating(root)
+    rating_screen = _rating_screen(root.table("rating_screen", optional=True), len(rating))
     counters = _counters(root)
     services = _services(root, {c.id for c in counters})
     root.done()
     return HallConfig(hall_id, name, name_en, tz, lookup, bind, mqtt_port, http_port, hours,
-                      priority, per_minute, footer, rating, notice, counters, services)
+                      priority, per_minute, footer, rating, notice, counters, services, rating_screen)
 
 
 def _repeated(ids: list) -> str:

@@ -170,6 +170,41 @@ class RatingInfo:
 
 
 @dataclass(frozen=True)
+class ReasonInfo:
+    """A reason a low rating may give (hall.toml [[rating_screen.reasons]])."""
+    id: str
+    name: str
+    name_en: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "name_en": self.name_en}
+
+    @classmethod
+    def from_dict(cls, f: Fields) -> ReasonInfo:
+        return cls(f.text("id"), f.text("name"), f.text("name_en", ""))
+
+
+@dataclass(frozen=True)
+class RatingScreenInfo:
+    """How the counter pad and the ticket page ask for a rating (hall.toml [rating_screen])."""
+    close_after_s: int = 30
+    ask_reason_at_most: int = 1
+    reasons: tuple[ReasonInfo, ...] = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "reasons", as_tuple(self.reasons))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"close_after_s": self.close_after_s, "ask_reason_at_most": self.ask_reason_at_most,
+                "reasons": [r.to_dict() for r in self.reasons]}
+
+    @classmethod
+    def from_dict(cls, f: Fields) -> RatingScreenInfo:
+        return cls(f.integer("close_after_s", 30), f.integer("ask_reason_at_most", 1),
+                   f.each("reasons", ReasonInfo.from_dict, ()))
+
+
+@dataclass(frozen=True)
 class KioskInfo:
     tickets_per_minute: int = 6
     ticket_footer: str = DEFAULT_FOOTER
@@ -193,6 +228,7 @@ class Config:
     rating: tuple[RatingInfo, ...] = ()
     notice: str = ""
     kiosk: KioskInfo = KioskInfo()
+    rating_screen: RatingScreenInfo = RatingScreenInfo()
 
     def __post_init__(self):
         for name in ("services", "counters", "rating"):
@@ -210,7 +246,9 @@ class Config:
             PriorityInfo(cfg.priority.policy, cfg.priority.every,
                          tuple(CategoryInfo(c.id, c.name, c.name_en) for c in cfg.priority.categories)),
             tuple(RatingInfo(r.score, r.name, r.name_en) for r in cfg.rating),
-            cfg.notice, KioskInfo(cfg.kiosk_tickets_per_minute, cfg.ticket_footer))
+            cfg.notice, KioskInfo(cfg.kiosk_tickets_per_minute, cfg.ticket_footer),
+            RatingScreenInfo(cfg.rating_screen.close_after_s, cfg.rating_screen.ask_reason_at_most,
+                             tuple(ReasonInfo(r.id, r.name, r.name_en) for r in cfg.rating_screen.reasons)))
 
     def service(self, service_id: str) -> ServiceInfo | None:
         return next((s for s in self.services if s.id == service_id), None)
@@ -233,7 +271,7 @@ class Config:
         return {"hall": self.hall.to_dict(), "services": [s.to_dict() for s in self.services],
                 "counters": [c.to_dict() for c in self.counters], "hours": self.hours.to_dict(),
                 "priority": self.priority.to_dict(), "rating": [r.to_dict() for r in self.rating],
-                "notice": self.notice, "kiosk": self.kiosk.to_dict()}
+                "notice": self.notice, "kiosk": self.kiosk.to_dict(), "rating_screen": self.rating_screen.to_dict()}
 
     def to_payload(self) -> bytes:
         return encode(self.to_dict())
@@ -244,7 +282,9 @@ class Config:
                    f.each("counters", CounterInfo.from_dict), HoursInfo.from_dict(f.sub("hours")),
                    PriorityInfo.from_dict(f.sub("priority")) if "priority" in f.obj else PriorityInfo("interleave", 3),
                    f.each("rating", RatingInfo.from_dict, ()), f.text("notice", ""),
-                   KioskInfo.from_dict(f.sub("kiosk")) if "kiosk" in f.obj else KioskInfo())
+                   KioskInfo.from_dict(f.sub("kiosk")) if "kiosk" in f.obj else KioskInfo(),
+                   RatingScreenInfo.from_dict(f.sub("rating_screen")) if "rating_screen" in f.obj
+                   else RatingScreenInfo())
 
     @classmethod
     def from_payload(cls, payload: bytes) -> Config:

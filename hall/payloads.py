@@ -36,6 +36,8 @@ from hall.config_payload import (
     KioskInfo,
     PriorityInfo,
     RatingInfo,
+    RatingScreenInfo,
+    ReasonInfo,
     ServiceInfo,
 )
 from hall.wire import Fields, ProtocolError, as_tuple, encode, message_fields
@@ -81,15 +83,22 @@ class CounterRow:
     ticket: str | None = None   # the label
     ticket_id: str | None = None
     service: str | None = None  # the line the ticket came from
+    # The last ticket finished here that has no rating yet, and when it was finished: what the
+    # counter pad asks the citizen to rate (for hall.toml's rating_screen.close_after_s after that).
+    to_rate: str | None = None
+    to_rate_id: str | None = None
+    to_rate_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "paused": self.paused, "state": self.state,
-                "ticket": self.ticket, "ticket_id": self.ticket_id, "service": self.service}
+                "ticket": self.ticket, "ticket_id": self.ticket_id, "service": self.service,
+                "to_rate": self.to_rate, "to_rate_id": self.to_rate_id, "to_rate_at": self.to_rate_at}
 
     @classmethod
     def from_dict(cls, f: Fields) -> CounterRow:
         return cls(f.integer("id"), f.text("name"), f.flag("paused"), f.text("state"), f.maybe_text("ticket"),
-                   f.maybe_text("ticket_id"), f.maybe_text("service"))
+                   f.maybe_text("ticket_id"), f.maybe_text("service"), f.maybe_text("to_rate"),
+                   f.maybe_text("to_rate_id"), f.maybe_number("to_rate_at"))
 
 
 @dataclass(frozen=True)
@@ -227,6 +236,7 @@ class TicketIssued:
     wait_min: int                 # estimated minutes until called
     issued_at: float
     day: str                      # the service day, ISO date
+    page: str = ""                # what the QR carries to open the ticket's page (broker.page_code); "" for none
 
     def __post_init__(self):
         object.__setattr__(self, "counters", as_tuple(self.counters))
@@ -234,13 +244,15 @@ class TicketIssued:
     def to_dict(self) -> dict[str, Any]:
         return {"ticket": self.ticket, "ticket_id": self.ticket_id, "service": self.service,
                 "priority": self.priority, "counters": list(self.counters), "ahead": self.ahead,
-                "wait_min": self.wait_min, "issued_at": self.issued_at, "day": self.day}
+                "wait_min": self.wait_min, "issued_at": self.issued_at, "day": self.day,
+                # Only when there is one: a hall without page codes sends the v1 bytes it always did.
+                **({"page": self.page} if self.page else {})}
 
     @classmethod
     def from_dict(cls, f: Fields) -> TicketIssued:
         return cls(f.text("ticket"), f.text("ticket_id"), f.text("service"), f.maybe_text("priority"),
                    f.integers("counters"), f.integer("ahead"), f.integer("wait_min"), f.number("issued_at"),
-                   f.text("day"))
+                   f.text("day"), f.text("page", ""))
 
 
 @dataclass(frozen=True)
@@ -291,7 +303,22 @@ class Rated:
         return cls(f.text("ticket_id"), f.integer("score"))
 
 
-ReplyData = TicketIssued | TicketState | CounterPaused | Rated
+@dataclass(frozen=True)
+class CounterHeld:
+    """The web pages' hold and release (broker.web_actions): who holds the counter now (None: nobody)."""
+    counter: int
+    staff: int | None
+    taken_from: int | None = None   # the clerk whose hold was taken over
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"counter": self.counter, "staff": self.staff, "taken_from": self.taken_from}
+
+    @classmethod
+    def from_dict(cls, f: Fields) -> CounterHeld:
+        return cls(f.integer("counter"), f.maybe_integer("staff"), f.maybe_integer("taken_from"))
+
+
+ReplyData = TicketIssued | TicketState | CounterPaused | Rated | CounterHeld
 
 
 @dataclass(frozen=True)
@@ -345,7 +372,7 @@ class Reply:
         return cls.from_dict(message_fields(payload, "reply"), data_type)
 
 
-__all__ = ["Board", "Call", "CallRow", "CategoryInfo", "Config", "CounterInfo", "CounterPaused", "CounterRow",
-           "DEFAULT_TIMEZONE", "HallInfo", "HoursInfo", "KioskInfo", "NO_PRINTER", "PRINTER_STATES", "PriorityInfo",
-           "Rated", "RatingInfo", "Reply", "ReplyData", "ReplyError", "ServiceInfo", "ServiceRow", "Status",
-           "TicketIssued", "TicketState"]
+__all__ = ["Board", "Call", "CallRow", "CategoryInfo", "Config", "CounterHeld", "CounterInfo", "CounterPaused",
+           "CounterRow", "DEFAULT_TIMEZONE", "HallInfo", "HoursInfo", "KioskInfo", "NO_PRINTER", "PRINTER_STATES",
+           "PriorityInfo", "Rated", "RatingInfo", "RatingScreenInfo", "ReasonInfo", "Reply", "ReplyData", "ReplyError",
+           "ServiceInfo", "ServiceRow", "Status", "TicketIssued", "TicketState"]

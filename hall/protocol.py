@@ -27,6 +27,7 @@ from hall.payloads import (
     CallRow,
     CategoryInfo,
     Config,
+    CounterHeld,
     CounterInfo,
     CounterPaused,
     CounterRow,
@@ -36,6 +37,8 @@ from hall.payloads import (
     PriorityInfo,
     Rated,
     RatingInfo,
+    RatingScreenInfo,
+    ReasonInfo,
     Reply,
     ReplyData,
     ReplyError,
@@ -138,8 +141,9 @@ ACTIONS: dict[str, Action] = {
     # `ticket_id` names the ticket everywhere else; v1 still accepts the first name, `ticket`
     # (which elsewhere is the printed label): rated_ticket() settles the two.
     "rate": Action("counter", {**_COUNTER, "ticket_id": ((str,), False), "ticket": ((str,), False),
-                               "score": ((int,), True)},
-                   "record the citizen's satisfaction with a ticket served at this counter", Rated),
+                               "score": ((int,), True), "reason": ((str,), False)},
+                   "record the citizen's satisfaction with a ticket served at this counter (reason: for a "
+                   "low score, one of config.rating_screen.reasons)", Rated),
 }
 
 
@@ -178,8 +182,11 @@ def salvage_id(payload: bytes) -> str | None:
     return request_id(obj) if isinstance(obj, dict) else None
 
 
-def decode_request(action: str, payload: bytes) -> Request:
-    """Check envelope and arguments of one request; raises ProtocolError (with `rid` when readable)."""
+def decode_request(action: str, payload: bytes, actions: dict[str, Action] | None = None) -> Request:
+    """Check envelope and arguments of one request; raises ProtocolError (with `rid` when readable).
+
+    `actions`: the table to check against, ACTIONS unless told (the hall server's web pages have
+    a few actions of their own, broker.web_actions, checked the same way)."""
     try:
         obj = decode(payload)
     except ProtocolError as err:
@@ -189,14 +196,14 @@ def decode_request(action: str, payload: bytes) -> Request:
     if rid is None:
         raise ProtocolError("bad_request", "'id' must be a text of 1-64 characters")
     try:
-        return Request(rid, action, _arguments(action, obj))
+        return Request(rid, action, _arguments(action, obj, ACTIONS if actions is None else actions))
     except ProtocolError as err:
         err.rid = rid
         raise
 
 
-def _arguments(action: str, obj: dict[str, Any]) -> dict[str, Any]:
-    spec = ACTIONS.get(action)
+def _arguments(action: str, obj: dict[str, Any], actions: dict[str, Action]) -> dict[str, Any]:
+    spec = actions.get(action)
     if spec is None:
         raise ProtocolError("unknown_action", action[:64])
     args = {}
@@ -206,7 +213,8 @@ def _arguments(action: str, obj: dict[str, Any]) -> dict[str, Any]:
                 raise ProtocolError("bad_request", f"missing '{name}'")
             continue
         value = obj[name]
-        if isinstance(value, bool) or not isinstance(value, types):
+        # JSON's true is a Python int too: a bool counts only where the table asks for one.
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
             raise ProtocolError("bad_request", f"'{name}' has the wrong type")
         if isinstance(value, str) and len(value) > 64:
             raise ProtocolError("bad_request", f"'{name}' is too long")
@@ -266,9 +274,9 @@ def config_payload(cfg: HallConfig) -> bytes:
 
 
 __all__ = ["ACTIONS", "Action", "Board", "Broadcast", "Call", "CallRow", "Catalog", "CategoryInfo", "Config",
-           "CounterInfo", "CounterPaused", "CounterRow", "ERRORS", "Fields", "HallInfo", "HoursInfo", "KioskInfo",
-           "MAX_PAYLOAD", "Message", "NO_PRINTER", "PAYLOADS", "PRINTER_STATES", "PriorityInfo", "ProtocolError",
-           "ROLES", "Rated", "RatingInfo", "Reply", "ReplyData", "ReplyError", "Request", "SERVER_ID", "ServiceInfo",
-           "ServiceRow", "Status", "TRANSIENT", "TicketIssued", "TicketState", "Topics", "VERSION", "config_dict",
-           "config_payload", "decode", "decode_message", "decode_reply", "decode_request", "encode", "rated_ticket",
-           "request_id", "salvage_id"]
+           "CounterHeld", "CounterInfo", "CounterPaused", "CounterRow", "ERRORS", "Fields", "HallInfo", "HoursInfo",
+           "KioskInfo", "MAX_PAYLOAD", "Message", "NO_PRINTER", "PAYLOADS", "PRINTER_STATES", "PriorityInfo",
+           "ProtocolError", "ROLES", "Rated", "RatingInfo", "RatingScreenInfo", "ReasonInfo", "Reply", "ReplyData",
+           "ReplyError", "Request", "SERVER_ID", "ServiceInfo", "ServiceRow", "Status", "TRANSIENT", "TicketIssued",
+           "TicketState", "Topics", "VERSION", "config_dict", "config_payload", "decode", "decode_message",
+           "decode_reply", "decode_request", "encode", "rated_ticket", "request_id", "salvage_id"]

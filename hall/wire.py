@@ -45,6 +45,9 @@ ERRORS: dict[str, tuple[str, str]] = {
     "ticket_closed": ("Phiếu này đã được phục vụ xong.", "ticket already finished"),
     "ticket_at_counter": ("Phiếu này đang được gọi tại một quầy khác.", "ticket is called or served at a counter"),
     "wrong_service": ("Quầy này không phục vụ phiếu này.", "ticket waits for a service or counter not this one's"),
+    # Only the web pages' clerks meet these two (broker.web_actions): a device is bolted to its counter.
+    "counter_held": ("Quầy này đang do cán bộ khác làm việc.", "counter held by another clerk"),
+    "counter_not_held": ("Bạn chưa nhận quầy này. Hãy chọn quầy trước.", "clerk does not hold this counter"),
     "disk_full": ("Hệ thống tạm ngưng cấp số, vui lòng báo cán bộ.", "the hall server's disk is full"),
     "internal": ("Lỗi hệ thống, vui lòng thử lại.", "internal error"),
 }
@@ -190,6 +193,13 @@ class Fields:
         value = self._value(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self._wrong(key, "a number")
+        return value
+
+    def maybe_number(self, key: str) -> float | None:
+        """A number or null (missing is null too)."""
+        value = self.obj.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise self._wrong(key, "a number or null")
         return value
 
     def flag(self, key: str, default: Any = _REQUIRED) -> bool:

@@ -138,13 +138,14 @@ def _engine_run():
     """Every payload and reply the code makes, from the example hall kept open all week."""
     from broker.engine import Engine
     from broker.model import Device
+    from broker.page_code import hall_key
     from hall.protocol import config_payload
 
     cfg = load_hall(EXAMPLE_HALL)
     cfg = dataclasses.replace(cfg, hours=dataclasses.replace(cfg.hours, week=(((0, 24 * 60),),) * 7,
                                                                closed_dates=()))
     now = datetime(2026, 11, 25, 9, 0, tzinfo=ZoneInfo(cfg.timezone)).timestamp()
-    engine = Engine(cfg, now)
+    engine = Engine(cfg, now, hall_key("the docs"))   # as a hall server runs it: with ticket page codes
     svc = cfg.services[0]
     counter = svc.counters[0]
     kiosk, pad = Device("kiosk-1", "kiosk"), Device("pad", "counter", counter)
