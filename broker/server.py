@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from broker.catalog_file import CATALOG_FILE
 from broker.complaints import Complaints
@@ -19,11 +20,15 @@ from broker.datalock import DataLock
 from broker.ledger import LOW_SPACE, Ledger, free_bytes, is_disk_full
 from broker.model import Device
 from broker.mosquitto import Mosquitto, hash_password, new_password
+from broker.page_code import hall_key
 from broker.service import HallService
 from hall.config import ID_PATTERN, HallConfig
 from hall.device import DeviceConfig
 from hall.protocol import ROLES, SERVER_ID
 from hall.runtime import software_version
+
+if TYPE_CHECKING:
+    from broker.web.app import WebServer
 
 log = logging.getLogger("motcua.server")
 VERSION = software_version() or "0.1.0"
@@ -106,6 +111,7 @@ class HallServer:
         self.broker = Mosquitto(self.data_dir / "mosquitto", cfg)
         self.lock = DataLock(self.data_dir)
         self.service: HallService | None = None
+        self.web: WebServer | None = None   # the clerk's and the ticket's pages
         self._stop = threading.Event()
         self._watch = threading.Thread(target=self._watch_broker, name="broker-watch", daemon=True)
 
@@ -126,11 +132,15 @@ class HallServer:
         secret = server_secret(self.data_dir)
         changed = self.broker.write(self.ledger.devices(), secret)
         self.broker.start(conf_changed=changed)
+        key = hall_key(secret)
         self.service = HallService(self.cfg, self.ledger, "127.0.0.1", self.cfg.mqtt_port, secret,
                                    clock=self.clock, version=VERSION,
-                                   catalog_path=self.data_dir / CATALOG_FILE).start()
+                                   catalog_path=self.data_dir / CATALOG_FILE, page_key=key).start()
         if not self.service.connected.wait(10):
             raise RuntimeError("the hall service could not connect to its Mosquitto")
+        # Imported here: `motcua device add` and the other commands on a hall server need no web stack.
+        from broker.web.app import WebServer
+        self.web = WebServer(self.service, self.data_dir / "staff.db", self.cfg, key, VERSION).start()
         self._watch.start()
         return self
 
@@ -166,6 +176,9 @@ class HallServer:
 
     def stop(self, keep_broker: bool = False) -> None:
         self.stop_watchdog()
+        if self.web is not None:
+            self.web.stop()
+            self.web = None
         if self.service:
             self.service.stop()
         if not keep_broker:

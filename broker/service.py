@@ -18,7 +18,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
+from typing import cast
 
 from broker.catalog_file import CatalogFile, CatalogSource
 from broker.complaints import Complaints
@@ -26,9 +28,12 @@ from broker.engine import Engine
 from broker.ledger import Ledger, Stored, is_disk_full
 from broker.model import Device, Outcome, Saved
 from broker.outbox import CallOutbox
+from broker.web_actions import actions_for
+from broker.web_jobs import ViewJob, Watcher, WebJob
 from hall.config import HallConfig
 from hall.link import ConnectionFailure, Login, Message, MqttLink, Retained
 from hall.protocol import (
+    ACTIONS,
     SERVER_ID,
     TRANSIENT,
     Board,
@@ -55,8 +60,10 @@ REQUEST_MEMORY_S = 7 * 24 * 3600   # stored replies are kept a week; devices ret
 
 class HallService:
     def __init__(self, cfg: HallConfig, ledger: Ledger, host: str, port: int, password: str,
-                 clock: Callable[[], float] = time.time, version: str = "", catalog_path: Path | None = None):
+                 clock: Callable[[], float] = time.time, version: str = "", catalog_path: Path | None = None,
+                 page_key: bytes = b""):
         self.cfg, self.ledger, self.clock = cfg, ledger, clock
+        self.page_key = page_key
         # The retained `catalog`, from the file `motcua catalog import` writes (broker/catalog_file.py).
         self.catalog = CatalogSource(CatalogFile(catalog_path), log) if catalog_path is not None else None
         self.topics = Topics(cfg.id)
@@ -92,11 +99,14 @@ class HallService:
                              on_message=self._on_message, on_connection=self._on_connection)
         self.connected = self.link.connected
         self._clearing: set[str] = set()   # request topics whose retained message we cleared (paho's thread)
+        # The web pages (broker.web): told of every board and call in the worker's thread, after the
+        # publish, with the engine as it then is (a watcher only reads it, and hands off at once).
+        self.watchers: list[Watcher] = []
 
     def _load_engine(self) -> Engine:
         led = self.ledger
         reached = led.day_reached()
-        engine = Engine(self.cfg, self.clock())
+        engine = Engine(self.cfg, self.clock(), self.page_key)
         engine.restore(reached, lambda day: Saved(led.tickets(day), led.counters(), led.meta("call_seq"),
                                                   led.recent_calls(day), led.service_samples()))
         if engine.day > reached:
@@ -105,8 +115,10 @@ class HallService:
             self._write(led.set_meta, "day", led.day_number(engine.day))
         # Tickets from an earlier day still open: the service was down across the reset hour.
         stale = led.open_tickets_before(engine.day)
-        if stale:
-            out = engine.expire(stale, self.clock())
+        out = engine.expire(stale, self.clock()) if stale else Outcome()
+        if reached and engine.day > reached:
+            out.counters.update(engine.counters)   # a new day: the counters as Engine.restore left them
+        if out.events or out.counters:
             self._write(led.store, [out], [], {"call_seq": engine.call_seq}, engine.day)
         return engine
 
@@ -156,6 +168,10 @@ class HallService:
 
     def _server_status(self, state: str) -> Retained:
         return Retained(self.topics.server_status, Status(state, "server", self.version).to_payload())
+
+    def submit(self, job: WebJob | ViewJob) -> None:
+        """From the web adapter's thread: a page's request (the same path as an MQTT one) or a read."""
+        self.inbox.put(("web", job))
 
     def _on_message(self, msg: Message) -> None:
         if msg.retained and self.topics.parse_request(msg.topic) is not None:
@@ -257,13 +273,29 @@ class HallService:
         if roll.events or roll.counters:
             outcomes.append(roll)
         stored: list[Stored] = []
-        replies: list[tuple[str, bytes]] = []
+        replies: list[tuple[str | WebJob, bytes]] = []
+        views: list[ViewJob] = []
         seen: dict[tuple[str, str], bytes] = {}
         republish = failed = False
         rest: list[tuple[str, bytes]] = []
         for i, (topic, payload) in enumerate(batch):
             if topic == "connected":
                 republish = True
+                continue
+            if topic == "web":
+                job = cast(WebJob | ViewJob, payload)
+                if isinstance(job, ViewJob):
+                    views.append(job)   # read after the commit, so a page never sees what may not be stored
+                    continue
+                try:
+                    reply = self._handle(job.device, job.action, job.payload, now, seen, outcomes, stored)
+                except Exception:
+                    log.exception("web request %s from %s failed", job.action[:40], job.device.id)
+                    reply = encode(reply_error(salvage_id(job.payload), ProtocolError("internal", "unexpected error")))
+                    failed, rest = True, batch[i + 1:]
+                replies.append((job, reply))
+                if failed:
+                    break
                 continue
             device_id = self.topics.parse_status(topic)
             if device_id is not None:
@@ -307,12 +339,22 @@ class HallService:
         for out in outcomes:
             for call in out.calls:
                 self._publish_call(call)
-        for topic, payload in replies:
-            self.link.publish(topic, payload)
+        for target, payload in replies:
+            if isinstance(target, WebJob):
+                target.answer(payload)
+            else:
+                self.link.publish(target, payload)
         if republish:
             self._publish_retained(now)
         elif changed:
             self._board_dirty = True
+        if changed:
+            # A clerk's page hears of a call at once, not only with the next board.
+            for out in outcomes:
+                for call in out.calls:
+                    self._tell(partial(_told_call, call, self.engine))
+        for view in views:
+            view.run(self.engine, now)
         self.handled += len(replies)
         self._commits_since_checkpoint += 1
         # Checkpoint in a quiet moment; under endless load, now and then anyway (the WAL must not grow forever).
@@ -324,17 +366,23 @@ class HallService:
 
     def _request(self, device_id: str, action: str, payload: bytes, now: float,
                  seen: dict, outcomes: list[Outcome], stored: list[Stored]) -> bytes:
-        """One request's reply. Same device + same id = same answer: every final reply is stored
-        with the request, refusals too, so a request redelivered after a crash (Mosquitto
-        reloading its autosave, a power cut) cannot take effect against a later state."""
+        """One MQTT request's reply, from a device of the registry."""
         try:
             device = self._device(device_id)
         except ProtocolError as err:
             log.info("refused %s from %s: %s", action[:40], device_id, err)
             return encode(reply_error(salvage_id(payload), err))   # not ours to store under
+        return self._handle(device, action, payload, now, seen, outcomes, stored)
+
+    def _handle(self, device: Device, action: str, payload: bytes, now: float,
+                seen: dict, outcomes: list[Outcome], stored: list[Stored]) -> bytes:
+        """One request's reply, a device's or a web page's. Same device + same id = same answer:
+        every final reply is stored with the request, refusals too, so a request redelivered after
+        a crash (Mosquitto reloading its autosave, a power cut) cannot take effect against a later state."""
+        device_id = device.id
         rid = None
         try:
-            req = decode_request(action, payload)
+            req = decode_request(action, payload, {**ACTIONS, **actions_for(device)})
             rid = req.id
             prior = seen.get((device_id, rid)) or self.ledger.stored_reply(device_id, rid)
             if prior is not None:
@@ -412,7 +460,17 @@ class HallService:
 
     def _publish_board(self, now: float) -> None:
         self._board_dirty = False
-        self.link.publish(self.topics.board, self.board(now).to_payload(), retain=True)
+        board = self.board(now)
+        self.link.publish(self.topics.board, board.to_payload(), retain=True)
+        self._tell(lambda w: w.on_board(board, self.engine, now))
+
+    def _tell(self, fn: Callable[[Watcher], None]) -> None:
+        for watcher in self.watchers:
+            try:
+                fn(watcher)
+            except Exception:
+                # A page's trouble must never stop the hall: the devices are told by MQTT already.
+                log.exception("a web watcher failed")
 
     def _publish_retained(self, now: float) -> None:
         status = self._server_status("online")
@@ -426,6 +484,10 @@ class HallService:
     def _publish_catalog(self, catalog: CatalogSource) -> None:
         if catalog.payload is not None:
             catalog.sent(self.link.publish(self.topics.catalog, catalog.payload, retain=True))
+
+
+def _told_call(call: Call, engine: Engine, watcher: Watcher) -> None:
+    watcher.on_call(call, engine)
 
 
 def _reply_id(reply: bytes) -> str | None:

@@ -1,0 +1,154 @@
+"""Live updates for the pages: Server-Sent Events fed from the hall service's worker.
+
+    live = Live(loop); service.watchers.append(live)
+    feed = live.clerk_feed(staff_id)        # `counter` / `counters` / `call` events for one clerk's page
+    feed = live.ticket_feed(ticket_id)      # `ticket` / `gone` events for one ticket's page
+    StreamingResponse(sse(feed, first, still_valid), media_type="text/event-stream")
+
+Why SSE and not WebSocket: the pages only listen (every action is a plain POST with its own
+reply), EventSource reconnects by itself on the oldest phones' Chrome, and it is plain HTTP
+through any proxy. The worker computes each page's view right after the board is published
+(broker.web.views, a few µs per page) and hands it to the loop with call_soon_threadsafe; a
+slow page only ever holds the latest view, never a backlog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from broker.web.views import counter_choices, counter_view, ticket_view
+from hall.protocol import Board, Call
+
+if TYPE_CHECKING:
+    from broker.engine import Engine
+
+KEEPALIVE_S = 15.0   # the pages call a stream dead after 35 s without a word
+Message = tuple[str, dict[str, Any]]
+
+
+class Feed:
+    """One page's stream: the latest view of each kind, and every call, waiting to be sent."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, staff: int | None = None, ticket: str | None = None):
+        self.loop, self.staff, self.ticket = loop, staff, ticket
+        self.wake = asyncio.Event()
+        self._latest: dict[str, dict[str, Any]] = {}
+        self._calls: list[dict[str, Any]] = []
+        self.sent: dict[str, dict[str, Any]] = {}
+
+    def offer(self, message: Message) -> None:
+        """From the worker's thread."""
+        self.loop.call_soon_threadsafe(self._put, message)
+
+    def _put(self, message: Message) -> None:
+        kind, data = message
+        if kind == "call":
+            self._calls.append(data)
+        elif self.sent.get(kind) != data:
+            self._latest[kind] = data
+        else:
+            self._latest.pop(kind, None)   # the page shows this already
+        if self._latest or self._calls:
+            self.wake.set()
+
+    def take(self) -> list[Message]:
+        self.wake.clear()
+        out: list[Message] = [(k, d) for k, d in self._latest.items()]
+        out += [("call", c) for c in self._calls]
+        self._latest, self._calls = {}, []
+        for k, d in out:
+            if k != "call":
+                self.sent = {k: d}   # a page shows one view at a time: `counter` or `counters`
+        return out
+
+
+class Live:
+    """A broker.web_jobs.Watcher: the hall service's worker tells it of every board and call."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self._lock = threading.Lock()
+        self._feeds: set[Feed] = set()
+
+    def clerk_feed(self, staff: int) -> Feed:
+        return self._add(Feed(self.loop, staff=staff))
+
+    def ticket_feed(self, ticket: str) -> Feed:
+        return self._add(Feed(self.loop, ticket=ticket))
+
+    def _add(self, feed: Feed) -> Feed:
+        with self._lock:
+            self._feeds.add(feed)
+        return feed
+
+    def drop(self, feed: Feed) -> None:
+        with self._lock:
+            self._feeds.discard(feed)
+
+    @property
+    def count(self) -> int:
+        return len(self._feeds)
+
+    # --- the worker's thread ----------------------------------------------------
+
+    def on_board(self, board: Board, engine: Engine, now: float) -> None:
+        with self._lock:
+            feeds = list(self._feeds)
+        if not feeds:
+            return
+        clerk_message: dict[int | None, Message] = {}
+        for feed in feeds:
+            if feed.ticket is not None:
+                view = ticket_view(engine, feed.ticket, now)
+                feed.offer(("ticket", view.to_dict()) if view else ("gone", {}))
+                continue
+            held = next((c.id for c in engine.counters.values() if c.staff == feed.staff), None)
+            if held not in clerk_message:
+                clerk_message[held] = clerk_view(engine, held, now)
+            feed.offer(clerk_message[held])
+
+    def on_call(self, call: Call, engine: Engine) -> None:
+        data = {"ticket": call.ticket, "counter": call.counter, "service": call.service, "recall": call.recall,
+                "at": call.at}
+        with self._lock:
+            feeds = [f for f in self._feeds if f.staff is not None]
+        for feed in feeds:
+            feed.offer(("call", data))
+
+
+def clerk_view(engine: Engine, counter: int | None, now: float) -> Message:
+    """What a clerk's page shows: the counter held, or the counters to choose from."""
+    if counter is not None:
+        return "counter", counter_view(engine, counter, now).to_dict()
+    return "counters", {"counters": [c.to_dict() for c in counter_choices(engine)]}
+
+
+def event(kind: str, data: dict[str, Any]) -> str:
+    return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
+
+
+async def sse(feed: Feed, first: list[Message], dress: Callable[[Message], Message],
+              still: Callable[[], Awaitable[bool]], drop: Callable[[Feed], None]) -> AsyncIterator[str]:
+    """The event stream: `first` at once, then whatever the worker offers; a keepalive comment every
+    KEEPALIVE_S; `ended` when `still()` says the page's session or ticket is gone."""
+    try:
+        # EventSource reconnects after `retry` ms when the stream drops (the hall server restarting).
+        yield "retry: 2000\n\n"
+        for message in first:
+            feed._put(message)
+        while True:
+            for kind, data in feed.take():
+                yield event(*dress((kind, data)))
+            try:
+                await asyncio.wait_for(feed.wake.wait(), KEEPALIVE_S)
+            except TimeoutError:
+                if not await still():
+                    yield event("ended", {})
+                    return
+                yield ": keepalive\n\n"
+    finally:
+        drop(feed)

@@ -1,0 +1,211 @@
+"""The web adapter's JSON API against a real hall server (Mosquitto, ledger, uvicorn): the same
+engine path as MQTT, sessions, CSRF, lockout, counters held, the ticket page's code and rating."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from broker.web.openapi import ENDPOINTS
+from hall.protocol import Call, decode_message
+from tests.conftest import read_db, wait_for
+from tests.webclient import WebClient, add_staff
+
+
+def events(server, kind: str | None = None) -> list[tuple]:
+    db = read_db(server)
+    try:
+        sql = "SELECT kind, ticket, counter, device, staff, data FROM events"
+        where = (" WHERE kind = ?", (kind,)) if kind else ("", ())
+        return db.execute(sql + where[0] + " ORDER BY id", where[1]).fetchall()
+    finally:
+        db.close()
+
+
+def ticket(kiosk, service="ho-tich"):
+    reply = kiosk.ask("take-ticket", {"service": service})
+    assert reply.ok, reply.error
+    return reply.data
+
+
+@pytest.fixture
+def clerk(hall):
+    """clerk(name, counters, pin) → a logged-in WebClient and the staff id."""
+    def make(name: str = "Nguyễn Thị Lan", counters=(1, 2), pin: str = "4821"):
+        sid = add_staff(hall, name, pin, counters)
+        web = WebClient(hall)
+        status, body = web.login(sid, pin)
+        assert status == 200, body
+        return web, sid
+    return make
+
+
+def test_a_clerk_calls_through_the_same_engine_and_the_display_hears_it(hall, connect, clerk):
+    heard: list[Call] = []
+    connect("display-1", "display", subscribe=["called"],
+            on_message=lambda t, p: heard.append(decode_message(t, p)))
+    kiosk = connect("kiosk-1", "kiosk")
+    issued = ticket(kiosk)
+    web, sid = clerk()
+    assert web.post("/api/counters/1/hold", {"id": "h1"})[0] == 200
+    status, body = web.post("/api/counters/1/call-next", {"id": "tap-1"})
+    assert status == 200 and body["data"]["ticket"] == issued.ticket
+    wait_for(lambda: [c for c in heard if c.ticket == issued.ticket and c.counter == 1])
+    called = events(hall, "called")
+    assert len(called) == 1
+    assert called[0][3] == f"clerk:{sid}" and called[0][4] == sid   # the clerk's id, as well as the counter
+    # The same tap sent again (a retry) gets the stored reply and calls no one else.
+    ticket(kiosk)
+    again = web.post("/api/counters/1/call-next", {"id": "tap-1"})
+    assert again == (status, body)
+    assert len(events(hall, "called")) == 1
+    status, view = web.get("/api/counters/1")
+    assert view["data"]["current"]["label"] == issued.ticket
+    assert view["data"]["held_by_name"] == "Nguyễn Thị Lan"
+    assert view["data"]["services"][0]["waiting"] == 1
+
+
+def test_wrong_pins_lock_the_clerk_out_for_growing_minutes(hall):
+    sid = add_staff(hall, "Trần Văn Nam", "4821", (1,))
+    web = WebClient(hall)
+    answers = [web.login(sid, "0000") for _ in range(5)]
+    assert [s for s, _ in answers] == [401, 401, 401, 401, 429]
+    assert answers[0][1]["error"]["tries_left"] == 4
+    assert "Mã PIN không đúng" in answers[0][1]["error"]["message"]
+    locked = web.login(sid, "4821")          # even the right PIN, while locked
+    assert locked[0] == 429 and locked[1]["error"]["minutes"] >= 1
+    assert "phút" in locked[1]["error"]["message"]
+    # The address is locked too: another clerk from the same phone cannot try either.
+    other = add_staff(hall, "Lê Thị Hoa", "5555", (2,))
+    assert web.login(other, "5555")[0] == 429
+
+
+def test_a_login_form_is_used_once(hall):
+    sid = add_staff(hall, "Phạm Minh", "4821", (1,))
+    web = WebClient(hall)
+    nonce = web.get("/api/login/nonce")[1]["data"]["nonce"]
+    first = web.post("/api/login", {"staff": sid, "pin": "4821", "nonce": nonce})
+    replay = web.post("/api/login", {"staff": sid, "pin": "4821", "nonce": nonce})
+    assert first[0] == 200 and replay[0] == 409 and replay[1]["error"]["code"] == "login_expired"
+
+
+def test_state_changes_need_the_csrf_token_and_no_foreign_origin(hall, connect, clerk):
+    web, _ = clerk()
+    before = events(hall)
+    token, web.csrf = web.csrf, ""
+    assert web.post("/api/counters/1/hold", {"id": "x1"})[1]["error"]["code"] == "csrf"
+    web.csrf = token
+    status, body = web.post("/api/counters/1/hold", {"id": "x2"}, headers={"Origin": "http://evil.example"})
+    assert status == 403 and body["error"]["code"] == "csrf"
+    assert events(hall) == before
+
+
+def test_a_clerk_cannot_act_for_a_counter_held_by_another_nor_one_not_theirs(hall, connect, clerk):
+    kiosk = connect("kiosk-1", "kiosk")
+    ticket(kiosk)
+    lan, lan_id = clerk("Nguyễn Thị Lan", (1, 2))
+    nam, nam_id = clerk("Trần Văn Nam", (1, 2), pin="7777")
+    hoa, _ = clerk("Lê Thị Hoa", (3,), pin="8888")
+    assert lan.post("/api/counters/1/hold", {"id": "a"})[0] == 200
+    before = events(hall)
+    # Hand-made requests: for a counter another clerk holds, and for a counter not theirs.
+    assert nam.post("/api/counters/1/call-next", {"id": "b"})[1]["error"]["code"] == "counter_held"
+    assert nam.post("/api/counters/2/call-next", {"id": "b2"})[1]["error"]["code"] == "counter_not_held"
+    assert nam.post("/api/counters/1/hold", {"id": "c"})[1]["error"]["code"] == "counter_held"
+    assert hoa.post("/api/counters/1/hold", {"id": "d", "take_over": True})[1]["error"]["code"] == "not_your_counter"
+    assert hoa.post("/api/counters/1/call-next", {"id": "e"})[0] == 403
+    assert events(hall) == before
+    # Taking over asks for take_over, and is logged with both clerks.
+    status, body = nam.post("/api/counters/1/hold", {"id": "f", "take_over": True})
+    assert status == 200 and body["data"] == {"counter": 1, "staff": nam_id, "taken_from": lan_id}
+    held = events(hall, "held")[-1]
+    assert held[4] == nam_id and json.loads(held[5]) == {"taken_from": lan_id}
+    assert lan.post("/api/counters/1/call-next", {"id": "g"})[1]["error"]["code"] == "counter_held"
+    assert nam.post("/api/counters/1/call-next", {"id": "h"})[0] == 200
+
+
+def test_holding_a_second_counter_lets_go_of_the_first_and_logout_of_all(hall, clerk):
+    web, sid = clerk()
+    web.post("/api/counters/1/hold", {"id": "a"})
+    web.post("/api/counters/2/hold", {"id": "b"})
+    rows = {r["id"]: r["held_by"] for r in web.get("/api/counters")[1]["data"]["counters"]}
+    assert rows[1] is None and rows[2] == sid
+    assert web.post("/api/logout")[0] == 200
+    assert [e[2] for e in events(hall, "released")] == [1, 2]
+    assert web.get("/api/me")[1]["error"]["code"] == "no_session"
+
+
+@pytest.mark.parametrize("raw, code", [
+    (b"not json", "bad_body"), (b"[1, 2]", "bad_body"), (b'{"id": 5}', "bad_request"),
+    (b'{"v": 1}', "bad_request"), (json.dumps({"id": "z", "x": "a" * 5000}).encode(), "too_large"),
+])
+def test_bad_bodies_are_refused_plainly_and_change_nothing(hall, connect, clerk, raw, code):
+    web, _ = clerk()
+    web.post("/api/counters/1/hold", {"id": "a"})
+    ticket(connect("kiosk-1", "kiosk"))
+    before = events(hall)
+    status, body = web.call("POST", "/api/counters/1/call-next", raw=raw)
+    assert 400 <= status < 500 and body["error"]["code"] == code and body["error"]["message"]
+    assert events(hall) == before
+
+
+def test_wrong_arguments_unknown_counters_and_actions_are_4xx(hall, clerk):
+    web, _ = clerk()
+    web.post("/api/counters/1/hold", {"id": "a"})
+    assert web.post("/api/counters/1/call-ticket", {"id": "b", "ticket": 1004})[0] == 400
+    assert web.post("/api/counters/1/transfer", {"id": "c", "service": "khong-co"})[0] == 404
+    assert web.post("/api/counters/1/transfer", {"id": "c2", "service": "dat-dai"})[0] == 409   # no current ticket
+    assert web.post("/api/counters/99/hold", {"id": "d"})[0] == 404
+    assert web.post("/api/counters/abc/hold", {"id": "e"})[0] == 404
+    assert web.post("/api/counters/1/explode", {"id": "f"})[0] == 404
+    assert web.get("/api/counters/1/call-next")[0] == 405
+    assert web.get("/nowhere")[0] == 404
+
+
+def test_the_ticket_page_opens_only_with_its_code_and_rates_once(hall, connect):
+    kiosk = connect("kiosk-1", "kiosk")
+    counter = connect("counter-1", "counter", 1)
+    issued = ticket(kiosk)
+    assert issued.page.startswith(issued.ticket_id + ".")
+    web = WebClient(hall)
+    status, body = web.get(f"/api/tickets/{issued.page}")
+    assert status == 200 and body["data"]["label"] == issued.ticket and body["data"]["state"] == "waiting"
+    for guess in (issued.ticket_id, issued.ticket_id + ".aaaaaaaa", issued.page[:-1] + "x", "../../etc"):
+        assert web.get(f"/api/tickets/{guess}")[0] == 404
+    assert web.post(f"/api/tickets/{issued.page}/rate", {"id": "r0", "score": 3})[1]["error"]["code"] == "not_rateable"
+    assert counter.ask("call-next", {"counter": 1}).ok and counter.ask("finish", {"counter": 1}).ok
+    status, body = web.post(f"/api/tickets/{issued.page}/rate", {"id": "r1", "score": 1, "reason": "cho-lau"})
+    assert status == 200 and body["data"] == {"ticket_id": issued.ticket_id, "score": 1}
+    assert web.post(f"/api/tickets/{issued.page}/rate", {"id": "r2", "score": 3})[1]["error"]["code"] == "already_rated"
+    rated = events(hall, "rated")
+    assert len(rated) == 1 and json.loads(rated[0][5])["reason"] == "cho-lau"
+
+
+def test_a_clerk_page_hears_another_clerks_call_live(hall, connect, clerk):
+    kiosk = connect("kiosk-1", "kiosk")
+    issued = ticket(kiosk)
+    lan, _ = clerk("Nguyễn Thị Lan", (1, 2))
+    nam, _ = clerk("Trần Văn Nam", (1, 2), pin="7777")
+    lan.post("/api/counters/1/hold", {"id": "a"})
+    nam.post("/api/counters/2/hold", {"id": "b"})
+    got: list = []
+    reader = threading.Thread(target=lambda: got.extend(lan.events(
+        "/api/live", until=lambda kind, data: kind == "call")))
+    reader.start()
+    wait_for(lambda: hall.web.web.live is not None and hall.web.web.live.count == 1)
+    assert nam.post("/api/counters/2/call-next", {"id": "c"})[0] == 200
+    reader.join(10)
+    kinds = [k for k, _ in got]
+    assert kinds[0] == "counter" and got[0][1]["id"] == 1      # its own counter first
+    assert got[-1] == ("call", {"ticket": issued.ticket, "counter": 2, "service": "ho-tich", "recall": False,
+                                "at": got[-1][1]["at"]})
+
+
+def test_the_openapi_document_lists_every_endpoint(hall):
+    status, doc = WebClient(hall).get("/api/openapi.json")
+    assert status == 200 and doc["openapi"].startswith("3.")
+    listed = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
+    assert listed == {(e.method, e.path) for e in ENDPOINTS}
+    assert ("POST", "/api/counters/{counter}/call-ticket") in listed
