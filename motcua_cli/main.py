@@ -233,6 +233,8 @@ def parser() -> argparse.ArgumentParser:
     display_cmd.add_parser(sub)
     from motcua_cli import kiosk_cmd
     kiosk_cmd.add_parser(sub)
+    from motcua_cli import counter_pad_cmd
+    counter_pad_cmd.add_parser(sub)
     from motcua_cli import catalog_cmd
     catalog_cmd.add_parser(sub)
     from motcua_cli import staff_cmd
