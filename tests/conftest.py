@@ -117,11 +117,12 @@ MARKED_FILES = {
     "chaos": {"test_crash", "test_exactly_once", "test_broker_restart", "test_catalog_import",
               "test_kiosk_kivy", "test_display_kivy", "test_printer_spool", "test_counter_pad_kivy"},
     "bench": {"test_bench_smoke"},
+    "browser": {"test_clerk_page", "test_ticket_page"},
     # Files with a test of 5 s or more alone (--durations, December 2026).
     "slow": {"test_kiosk_kivy", "test_display_kivy", "test_kiosk_taps", "test_bench_smoke", "test_crash",
              "test_exactly_once", "test_fuzz", "test_engine_random", "test_cli", "test_catalog_import",
              "test_first_hall", "test_display_announcer", "test_printer_slow", "test_kiosk_printing",
-             "test_counter_pad_kivy"},
+             "test_counter_pad_kivy", "test_clerk_page", "test_ticket_page"},
 }
 
 

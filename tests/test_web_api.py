@@ -111,9 +111,13 @@ def test_a_clerk_cannot_act_for_a_counter_held_by_another_nor_one_not_theirs(hal
     assert lan.post("/api/counters/1/hold", {"id": "a"})[0] == 200
     before = events(hall)
     # Hand-made requests: for a counter another clerk holds, and for a counter not theirs.
-    assert nam.post("/api/counters/1/call-next", {"id": "b"})[1]["error"]["code"] == "counter_held"
+    assert nam.post("/api/counters/1/call-next", {"id": "b"}) == (403, {"ok": False, "error": {
+        "code": "counter_held", "message": "Quầy này đang do cán bộ khác làm việc.",
+        "detail": "counter held by another clerk"}})
     assert nam.post("/api/counters/2/call-next", {"id": "b2"})[1]["error"]["code"] == "counter_not_held"
-    assert nam.post("/api/counters/1/hold", {"id": "c"})[1]["error"]["code"] == "counter_held"
+    status, body = nam.post("/api/counters/1/hold", {"id": "c"})   # a question for the page: take it over?
+    assert status == 409 and body["error"]["code"] == "counter_held"
+    assert body["error"]["held_by"] == lan_id and body["error"]["held_by_name"] == "Nguyễn Thị Lan"
     assert hoa.post("/api/counters/1/hold", {"id": "d", "take_over": True})[1]["error"]["code"] == "not_your_counter"
     assert hoa.post("/api/counters/1/call-next", {"id": "e"})[0] == 403
     assert events(hall) == before

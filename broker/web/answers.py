@@ -40,7 +40,7 @@ WEB_ERRORS: dict[str, tuple[str, str]] = {
 # allowed (403), the hall's state says no (409), the hall server cannot now (503).
 _STATUS = {"bad_json": 400, "bad_version": 400, "too_large": 413, "bad_request": 400, "unknown_action": 404,
            "unknown_device": 403, "forbidden": 403, "wrong_counter": 403, "unknown_service": 404,
-           "unknown_counter": 404, "unknown_priority": 404, "unknown_ticket": 404, "counter_held": 409,
+           "unknown_counter": 404, "unknown_priority": 404, "unknown_ticket": 404, "counter_held": 403,
            "counter_not_held": 403, "disk_full": 503, "internal": 503}
 
 
@@ -64,12 +64,14 @@ def refused(code: str, status: int, **extra: Any) -> JSONResponse:
     return Refused(code, status, **extra).response()
 
 
-def from_reply(reply: dict[str, Any]) -> JSONResponse:
-    """An engine reply ({"id", "ok", "data"|"error"}) as the page's answer."""
+def from_reply(reply: dict[str, Any], status: dict[str, int] | None = None, **extra: Any) -> JSONResponse:
+    """An engine reply ({"id", "ok", "data"|"error"}) as the page's answer; `status` overrides the
+    HTTP status of some codes, `extra` adds keys to a refusal."""
     if reply.get("ok"):
         return ok(reply["data"])
     err = reply["error"]
-    return Refused(err["code"], _STATUS.get(err["code"], 409), err.get("message")).response()
+    code = (status or {}).get(err["code"]) or _STATUS.get(err["code"], 409)
+    return Refused(err["code"], code, err.get("message"), **extra).response()
 
 
 async def json_body(request: Request) -> dict[str, Any]:

@@ -155,12 +155,17 @@ class Clerks:
         self.member_at(s, n)
         args = {k: v for k, v in body.items() if k not in ("id", "v", "counter")}
         reply = await self.app.desk.act(self.device(s, n), action, rid, {**args, "counter": n})
-        if action == "hold" and reply.get("ok"):
+        if action != "hold":
+            return from_reply(reply)
+        if reply.get("ok"):
             await self.let_go(s, keep=n)
             taken = reply["data"].get("taken_from")
             if taken is not None:
                 log.warning("staff %s took counter %s over from staff %s", s.staff, n, taken)
-        return from_reply(reply)
+            return from_reply(reply)
+        # Held by another clerk: a question for the page ("Nhận thay?"), so 409 and who holds it.
+        held = await self.app.desk.read(lambda e, now: e.counters[n].staff)
+        return from_reply(reply, {"counter_held": 409}, **self.app.named({"held_by": held}))
 
 
 def json_error(err: Refused) -> JSONResponse:

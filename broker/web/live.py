@@ -149,6 +149,7 @@ async def sse(feed: Feed, first: list[Message], dress: Callable[[Message], Messa
                 if not await still():
                     yield event("ended", {})
                     return
-                yield ": keepalive\n\n"
+                # An event, not an SSE comment: a page never sees comments, and it counts the silence.
+                yield event("keepalive", {})
     finally:
         drop(feed)
