@@ -1,10 +1,12 @@
 """`motcua demo`: the whole hall on one machine, with a simulated day of citizens and clerks.
 
-A real hall server and Mosquitto run on loopback ports. Two kiosks and the four counters are
-simulated devices speaking the real MQTT contract (their tickets print as PNG files); the wall
-display and a third kiosk open as real windows (offscreen when there is no screen). The console
-shows what a person in the hall would see and hear: the screen's calls, and what the wall
-display really said (its played.log).
+A real hall server and Mosquitto run on loopback ports. Two kiosks are simulated devices
+speaking the real MQTT contract (their tickets print as PNG files); four simulated clerks log in
+on the hall server's web pages and work the counters through them, as the clerk's handheld page
+does (motcua_cli/demo_clerk.py), and some citizens rate on their ticket's page. The wall display,
+a third kiosk and counter 1's counter pad open as real windows (offscreen when there is no
+screen). The console shows what a person in the hall would see and hear: the screen's calls, and
+what the wall display really said (its played.log).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from display.played_log import follow
 from hall.client import HallClient, RequestTimeout
 from hall.config import load_hall
 from hall.device import DeviceConfig, device_toml, load_device
-from hall.protocol import Board, Call, Config, Reply, Status, TicketState, Topics, decode_message
+from hall.protocol import Board, Call, Config, Reply, Status, Topics, decode_message
+from motcua_cli.demo_clerk import WebClerk, demo_staff
 from motcua_cli.demo_hall import write_demo_hall
 from motcua_cli.paths import EXAMPLE_CATALOG, free_port
 from printer.config import check_printer
@@ -36,9 +39,9 @@ from printer.ticket_printer import TicketPrinter
 DEMAND = {"ho-tich": 5, "chung-thuc": 6, "dat-dai": 2, "xa-hoi": 2, "khac": 1, "tra-ket-qua": 3}
 # kiosk-1/2 are simulated citizens, kiosk-3 is the kiosk window; display-1 is the console's
 # listener, display-2 the wall-display window (one MQTT session each).
+# pad-1 is counter 1's counter pad window (it only shows and rates; the clerks act on the web pages).
 DEVICES = [("kiosk-1", "kiosk", None), ("kiosk-2", "kiosk", None), ("kiosk-3", "kiosk", None),
-           ("display-1", "display", None), ("display-2", "display", None)] + [
-    (f"counter-{n}", "counter", n) for n in (1, 2, 3, 4)]
+           ("display-1", "display", None), ("display-2", "display", None), ("pad-1", "counter", 1)]
 
 
 class Console:
@@ -86,7 +89,7 @@ def ask(client: HallClient, action: str, args: dict) -> Reply | None:
 
 
 def kiosk_loop(dev: DeviceConfig, cfg, stop: threading.Event, out: Console, speed: float, rng: random.Random,
-               folder: Path):
+               folder: Path, pages: dict[str, str]):
     """A kiosk: citizens tap a service, the hall issues a number, the ticket prints (to PNG files here)."""
     hall: list[Config] = []         # the retained config, as the kiosk window reads it
     got_config = threading.Event()
@@ -119,6 +122,7 @@ def kiosk_loop(dev: DeviceConfig, cfg, stop: threading.Event, out: Console, spee
             out.say(name, f"Từ chối: {reply.error.message}")
             continue
         d = reply.data
+        pages[d.ticket_id] = d.page   # what the ticket's QR opens: some citizens rate there
         job = printer.print_ticket(d, hall[-1])
         state = job.wait(2.0)
         printed = (f"phiếu in ra: {folder.name}/tickets/{dev.id}/{d.ticket_id}-{job.id}.png"
@@ -131,33 +135,42 @@ def kiosk_loop(dev: DeviceConfig, cfg, stop: threading.Event, out: Console, spee
     client.stop()
 
 
-def counter_loop(dev: DeviceConfig, stop: threading.Event, out: Console, speed: float, rng: random.Random):
-    client = HallClient(dev).start(wait=10)
-    n = dev.counter
-    who = f"Quầy {n}"
-
-    def act(action: str) -> TicketState | None:
-        reply = ask(client, action, {"counter": n})
-        return reply.data if reply is not None and reply.ok else None
-
+def clerk_loop(base: str, clerk: tuple[int, str, str], counter: int, stop: threading.Event, out: Console,
+               speed: float, rng: random.Random, pages: dict[str, str], scale: dict[int, str]):
+    """A clerk on the web pages: log in, take the counter, then call, serve and finish, as taps would."""
+    staff_id, name, pin = clerk
+    web = WebClerk(base)
+    who = f"Quầy {counter}"
+    if not (web.log_in(staff_id, pin) and web.take(counter)):
+        out.say(who, f"{name} không đăng nhập được: {web.refusal}")
+        return
+    out.say(who, f"{name} đăng nhập trên trang cán bộ và nhận quầy {counter}.")
     while not stop.wait(rng.uniform(0.5, 1.5) / speed):
-        called = act("call-next")
+        called = web.act(counter, "call-next")
         if not called:
             continue
         if rng.random() < 0.15 and not stop.wait(2.0 / speed):
-            act("recall")
+            web.act(counter, "recall")
         if rng.random() < 0.07:
             stop.wait(2.0 / speed)
-            act("skip")
-            out.say(who, f"Số {called.ticket} không có mặt — chuyển sang số tiếp theo.")
+            web.act(counter, "skip")
+            out.say(who, f"Số {called['ticket']} không có mặt — chuyển sang số tiếp theo.")
             continue
-        act("serve")
+        web.act(counter, "serve")
         # 10-20 s per citizen: four counters then call about once every 4 s, what one voice can say
         # (about 3 s a call in a burst). Faster, the sound falls behind the screen; nothing is dropped.
         stop.wait(rng.uniform(10, 20) / speed)
-        act("finish")
-        out.say(who, f"Đã giải quyết xong cho số {called.ticket}.")
-    client.stop()
+        if web.act(counter, "finish") is None:
+            continue
+        out.say(who, f"Đã giải quyết xong cho số {called['ticket']}.")
+        page = pages.pop(called["ticket_id"], "")
+        # Counter 1 has its pad (a window here, nobody taps it); elsewhere a third of the citizens
+        # rate on their ticket's page, mostly well.
+        if counter != 1 and page and rng.random() < 0.33:
+            score = rng.choices(sorted(scale), [1] + [2] * (len(scale) - 2) + [6])[0]   # mostly the best
+            if web.rate_ticket(page, score):
+                out.say("Công dân", f"Số {called['ticket']} đánh giá trên điện thoại: {scale[score]}.")
+    web.call("POST", "/api/logout", {})
 
 
 def run_demo(args) -> int:
@@ -197,13 +210,19 @@ def run_demo(args) -> int:
         "Loa", ("«… " if said.kind == "next" else "«") + f"{said.text}»"
         + (" (nhắc lại)" if said.kind == "again" else "")))
     windows = open_windows(devices, data, out)
+    base = f"http://127.0.0.1:{cfg.http_port}"
+    clerks = demo_staff(data / "server" / "staff.db", [c.id for c in cfg.counters])
+    out.say("Hệ thống", f"Trang cán bộ (điện thoại): {base}/can-bo — " + "; ".join(
+        f"{name} (quầy {n}, mã PIN {pin})" for n, (_, name, pin) in sorted(clerks.items())))
     rng = random.Random()
+    pages: dict[str, str] = {}
     threads = [threading.Thread(target=kiosk_loop, daemon=True,
-                                args=(devices[k], cfg, stop, out, speed, random.Random(rng.random()), data))
+                                args=(devices[k], cfg, stop, out, speed, random.Random(rng.random()), data, pages))
                for k in ("kiosk-1", "kiosk-2")]
-    threads += [threading.Thread(target=counter_loop, args=(devices[f"counter-{n}"], stop, out, speed,
-                                                             random.Random(rng.random())), daemon=True)
-                for n in (1, 2, 3, 4)]
+    threads += [threading.Thread(target=clerk_loop, args=(base, clerks[n], n, stop, out, speed,
+                                                           random.Random(rng.random()), pages,
+                                                           {r.score: r.name for r in cfg.rating}), daemon=True)
+                for n in (1, 2, 3, 4) if n in clerks]
     for t in threads:
         t.start()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -260,10 +279,17 @@ def open_windows(devices: dict[str, DeviceConfig], data: Path, out: Console) -> 
     procs.append(subprocess.Popen([sys.executable, "-m", "motcua_cli.main", "kiosk", "--config", str(kiosk),
                                    "--data", str(data / "kiosk-3")], stdin=subprocess.DEVNULL, stdout=log,
                                   stderr=log, env={**os.environ, "KIVY_NO_ARGS": "1"}))
+    pad = folder / "pad-1.toml"
+    pad.write_text(device_toml(devices["pad-1"]))
+    pad.chmod(0o600)
+    pad_log = open(data / "counter-pad.log", "ab")
+    procs.append(subprocess.Popen([sys.executable, "-m", "motcua_cli.main", "counter-pad", "--config", str(pad)],
+                                  stdin=subprocess.DEVNULL, stdout=pad_log, stderr=pad_log,
+                                  env={**os.environ, "KIVY_NO_ARGS": "1"}))
     screen = "trên màn hình" if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") else \
         "không có màn hình: cửa sổ chạy ẩn, tiếng gọi ghi ra tệp WAV"
-    out.say("Hệ thống", f"Mở cửa sổ màn hình gọi số và kiosk lấy số ({screen}); nhật ký: "
-                        f"{data / 'display.log'}, {data / 'kiosk.log'}")
+    out.say("Hệ thống", f"Mở cửa sổ màn hình gọi số, kiosk lấy số và màn hình đánh giá ở quầy 1 ({screen}); "
+                        f"nhật ký: {data / 'display.log'}, {data / 'kiosk.log'}, {data / 'counter-pad.log'}")
     return procs
 
 

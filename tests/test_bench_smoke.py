@@ -73,3 +73,14 @@ def test_kiosk_bench_quick(capsys):
                             "search_ms"]
     assert 0 < values["floor_p50_ms"] < values["tap_p50_ms"] <= values["tap_p99_ms"] < 5000
     assert 0 < values["start_s"] < 60 and 0 <= values["idle_cpu_pct"] < 100 and 0 < values["search_ms"] < 1000
+
+
+@pytest.mark.timeout(120)
+def test_clerk_bench_quick(capsys):
+    from bench import clerk
+    assert clerk.main(["--quick"]) == 0
+    values = bench_values(capsys.readouterr().out, "clerk")
+    assert list(values) == ["next_p50_ms", "next_p99_ms", "floor_p50_ms", "floor_p99_ms"]
+    # Plausible, not targets: a tap cannot beat the fetch and the MQTT hop it is made of by much.
+    assert 0 < values["floor_p50_ms"] <= values["floor_p99_ms"] < 1000
+    assert 0.5 * values["floor_p50_ms"] <= values["next_p50_ms"] <= values["next_p99_ms"] < 5000

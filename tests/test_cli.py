@@ -92,7 +92,11 @@ def test_demo_runs_the_hall_and_shows_and_announces_calls(tmp_path):
     import sqlite3
     db = sqlite3.connect(tmp_path / "demo" / "server" / "hall.db")
     seen = {d for (d,) in db.execute("SELECT id FROM devices WHERE status IS NOT NULL")}
-    assert {"kiosk-3", "display-2"} <= seen
+    assert {"kiosk-3", "display-2", "pad-1"} <= seen
+    # The clerks worked through the web pages: every call is a clerk's session, none a counter device's.
+    callers = {d for (d,) in db.execute("SELECT DISTINCT device FROM events WHERE kind = 'called'")}
+    assert callers and all(d.startswith("clerk:") for d in callers), callers
+    assert "Trang cán bộ (điện thoại)" in out and "đăng nhập trên trang cán bộ" in out
     assert "Niêm yết 31 thủ tục" in out
     # Run again on the same data: the devices and the day's numbers carry on, nothing restarts at 1.
     again = motcua("demo", "--duration", "3", "--speed", "4", "--data", str(tmp_path / "demo"), timeout=90)
