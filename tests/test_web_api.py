@@ -4,6 +4,7 @@ engine path as MQTT, sessions, CSRF, lockout, counters held, the ticket page's c
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 import pytest
@@ -213,3 +214,10 @@ def test_the_openapi_document_lists_every_endpoint(hall):
     listed = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
     assert listed == {(e.method, e.path) for e in ENDPOINTS}
     assert ("POST", "/api/counters/{counter}/call-ticket") in listed
+
+
+def test_docs_web_md_lists_every_endpoint_of_the_document():
+    from motcua_cli.paths import ROOT
+    text = (ROOT / "docs" / "web.md").read_text(encoding="utf-8")
+    rows = {(m, p) for m, p in re.findall(r"^\| (GET|POST) \| `([^`]+)` \|", text, flags=re.M)}
+    assert rows == {(e.method, e.path) for e in ENDPOINTS}
