@@ -8,8 +8,6 @@ It connects to the hall server named in device.toml, shows the counter's name an
 serves, and asks the citizen to rate each ticket finished there (docs/counter-pad.md). It never
 calls a number: that stays with the clerk's keypad or handheld. Exit status 0 when the window was
 closed, 2 for a device.toml with a config error, 1 for one that is not a counter device's.
-
-Also runnable as `python -m motcua_cli.counter_pad_cmd --config pad-1.toml` (the same options).
 """
 
 from __future__ import annotations
@@ -17,7 +15,6 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sys
 from pathlib import Path
 
 from motcua_cli.kiosk_cmd import size
@@ -66,26 +63,3 @@ def run_counter_pad(device_toml: str | Path, size: tuple[int, int] = (800, 480),
     signal.signal(signal.SIGTERM, lambda *_: Clock.schedule_once(lambda dt: app.stop()))
     app.run()
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The command on its own, before (or without) `motcua` registering it."""
-    p = argparse.ArgumentParser(prog="motcua counter-pad", description=__doc__.splitlines()[0])
-    p.add_argument("-v", "--verbose", action="store_true", help="log more")
-    _arguments(p)
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    from hall.tomlcheck import ConfigError
-    try:
-        return run(args)
-    except ConfigError as err:
-        print(f"motcua: config error: {err}", file=sys.stderr)
-        return 2
-    except (RuntimeError, OSError) as err:
-        print(f"motcua: {err}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

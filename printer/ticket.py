@@ -39,6 +39,7 @@ class TicketInfo:
     priority: str | None = None     # the priority category's Vietnamese name, None for ordinary tickets
     service_name_en: str = ""       # printed small under the Vietnamese name when not empty
     lookup_url: str = ""            # hall.toml lookup_url; "" → the QR holds only the ticket id
+    page_code: str = ""             # the reply's `page` ("20261125-1023.k7f3q9ab"): what opens the ticket's page
     footer: str = DEFAULT_FOOTER
     test: bool = False              # a printer test (`motcua printer test`): TEST_MARK, no QR code
 
@@ -70,7 +71,8 @@ class TicketInfo:
         return cls(hall_name=c.hall.name, service_name=svc.name, label=data.ticket, ticket_id=data.ticket_id,
                    issued_at=datetime.fromtimestamp(data.issued_at, zone), counters=tuple(names), ahead=data.ahead,
                    wait_min=data.wait_min, priority=category, service_name_en=svc.name_en if english else "",
-                   lookup_url=c.hall.lookup_url, footer=c.kiosk.ticket_footer if footer is None else footer)
+                   lookup_url=c.hall.lookup_url, page_code=data.page,
+                   footer=c.kiosk.ticket_footer if footer is None else footer)
 
     @property
     def is_priority(self) -> bool:
@@ -106,10 +108,16 @@ class TicketInfo:
 
     @property
     def qr_text(self) -> str:
-        """The QR code's content: the lookup address with ?t=<ticket id>, or the bare ticket id."""
+        """The QR code's content: the lookup address with ?t=<page code>, or the bare ticket id.
+
+        The page code (the ticket id and a key the hall server makes) is what the ticket page accepts:
+        a bare id is easy to guess, so the server answers it with "không tìm thấy phiếu". The id stands
+        in only for a reply without a code (a hall server older than the ticket page; the samples) and,
+        without a lookup address, when there is no page to open: then the QR repeats the printed id.
+        """
         if not self.lookup_url:
             return self.ticket_id
-        return f"{self.lookup_url}{'&' if '?' in self.lookup_url else '?'}t={self.ticket_id}"
+        return f"{self.lookup_url}{'&' if '?' in self.lookup_url else '?'}t={self.page_code or self.ticket_id}"
 
     def texts(self) -> dict[str, str]:
         """Every printed string by what it is, for glyph checks and error messages."""

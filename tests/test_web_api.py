@@ -221,3 +221,18 @@ def test_docs_web_md_lists_every_endpoint_of_the_document():
     text = (ROOT / "docs" / "web.md").read_text(encoding="utf-8")
     rows = {(m, p) for m, p in re.findall(r"^\| (GET|POST) \| `([^`]+)` \|", text, flags=re.M)}
     assert rows == {(e.method, e.path) for e in ENDPOINTS}
+
+
+def test_the_pages_load_nothing_from_elsewhere_and_a_guessed_ticket_is_a_404_page(hall):
+    import urllib.error
+    import urllib.request
+    base = f"http://127.0.0.1:{hall.cfg.http_port}"
+    with urllib.request.urlopen(base + "/can-bo") as r:
+        assert r.status == 200 and "default-src 'self'" in r.headers["Content-Security-Policy"]
+        assert "Gọi số tiếp theo" in r.read().decode()
+    try:
+        urllib.request.urlopen(base + "/tra-cuu?t=20261125-1001.aaaaaaaa")
+        raise AssertionError("a guessed code opened a page")
+    except urllib.error.HTTPError as err:
+        assert err.code == 404 and "default-src 'self'" in err.headers["Content-Security-Policy"]
+        assert "Không tìm thấy phiếu" in err.read().decode()

@@ -56,6 +56,15 @@ class Refused(Exception):
                             status_code=self.status, headers={"Cache-Control": "no-store"})
 
 
+# The pages load only their own files and talk only to their own server: a script slipped into a
+# name or a reason could not load anything from elsewhere nor send anything there. Inline styles
+# are allowed (the not-found page is one self-contained file); inline scripts are not.
+PAGE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+                "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                           "img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+                                           "frame-ancestors 'none'; form-action 'self'"}
+
+
 def ok(data: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"ok": True, "data": data}, headers={"Cache-Control": "no-store", **(headers or {})})
 

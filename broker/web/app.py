@@ -25,12 +25,12 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from broker.staff import Staff
-from broker.web.answers import Refused, ok, refused
+from broker.web.answers import PAGE_HEADERS, Refused, ok, refused
 from broker.web.clerks import Clerks
 from broker.web.desk import Desk, DeskTimeout
 from broker.web.live import Live, Message, clerk_view, sse
@@ -120,8 +120,7 @@ class WebApp:
         page = self.static / "clerk" / "index.html"
         if not page.exists():
             return refused("not_found", 404)
-        from starlette.responses import FileResponse
-        return FileResponse(page, headers={"Cache-Control": "no-store"})
+        return FileResponse(page, headers=PAGE_HEADERS)
 
     async def _clerk_live(self, request: Request) -> Response:
         s = self.clerks.session(request)

@@ -14,7 +14,7 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 
 from broker.model import Device
 from broker.page_code import ticket_of
-from broker.web.answers import Refused, from_reply, json_body, ok, tap_id
+from broker.web.answers import PAGE_HEADERS, Refused, from_reply, json_body, ok, tap_id
 from broker.web.live import sse
 from broker.web.views import ticket_view
 from broker.web_actions import CITIZEN
@@ -79,4 +79,4 @@ class Tickets:
         page = self.app.static / "ticket" / ("index.html" if found else "not-found.html")
         if not page.exists():
             raise Refused("not_found", 404)
-        return FileResponse(page, status_code=200 if found else 404, headers={"Cache-Control": "no-store"})
+        return FileResponse(page, status_code=200 if found else 404, headers=PAGE_HEADERS)
