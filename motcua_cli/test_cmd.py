@@ -1,6 +1,7 @@
 """`motcua test`: the whole suite in two phases, or what the arguments select in one.
 
-    motcua test                 # everything but the benchmarks' smoke tests in WORKERS processes, then those alone
+    motcua test                 # everything in WORKERS processes, then the benchmarks' smoke tests and the
+                                # real-time tests alone
     motcua test -q -x           # the same, quieter, stopping at the first failure of each phase
     motcua test -k acl          # a selection (-k, -m, a path, …): one pytest run, as given
     MOTCUA_TEST_WORKERS=0 motcua test    # everything in this one process
@@ -9,7 +10,10 @@ Most of the suite waits (for a broker, a printer's paper, a spoken call), so on 
 processes and the smoke tests after them took 2:53 instead of 6:13 in one (2026-12-02). The
 benchmarks' smoke tests (marker `bench`) compare a figure with a floor measured in the same run,
 so they run last and alone: next to other tests, their floor and their figure would be measured
-under different loads (docs/testing.md).
+under different loads (docs/testing.md). The tests whose assertions are about wall-clock pacing
+(marker `realtime`: the announcer playing a burst of calls in real time, to a quarter of a second)
+run alone with them, for the same reason: beside three other processes and a browser on two
+cores, a thread's 7-second wait woke 0.3 s late (2026-12-02).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import sys
 from motcua_cli.paths import ROOT
 
 WORKERS = 3
+ALONE = "bench or realtime"   # the markers of the second phase, run in one process with nothing beside it
 SELECTING = ("-k", "-m", "--lf", "--last-failed", "--ff", "--failed-first", "--deselect", "-n", "--numprocesses")
 VALUED = ("-p", "-o", "-W", "-c", "--tb", "--maxfail", "--timeout", "--rootdir", "--basetemp", "--durations")
 """Options whose value may come as the next argument: that value is not a path."""
@@ -55,9 +60,10 @@ def run(args: list[str]) -> int:
     parallel = ["-n", str(n)] if n else []
     if selects(args) or not n:
         return pytest([*parallel, *args])
-    print(f"motcua test: the suite in {n} processes, then the benchmarks' smoke tests alone", flush=True)
-    first = pytest([*parallel, "-m", "not bench", *args])
+    print(f"motcua test: the suite in {n} processes, then the benchmarks' smoke tests and the real-time tests "
+          "alone", flush=True)
+    first = pytest([*parallel, "-m", f"not ({ALONE})", *args])
     if first != 0 and "-x" in args:
         return first
-    second = pytest(["-m", "bench", *args])
+    second = pytest(["-m", ALONE, *args])
     return first or second

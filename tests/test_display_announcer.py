@@ -50,6 +50,7 @@ def words_in_wav(tmp_path: Path, played) -> list[float]:
     return starts
 
 
+@pytest.mark.realtime   # its last check is the real-time pacing to 0.25 s: `motcua test` runs it alone
 def test_issue_8_a_burst_of_six_calls_is_all_spoken_the_first_four_within_15_s(tmp_path):
     """Item 12: each call used to be its own 13 s announcement, so the 4th of four counters calling
     together was named ~40 s late, and of 6 calls in 1 s one was dropped (queue_max = 4). One
