@@ -119,7 +119,9 @@ class Clerk:
     def choose(self, counter: int) -> None:
         self.page.click(f"#counter-list [data-counter='{counter}']")
         expect(self.page.locator("#m-counter")).to_have_text(f"Quầy {counter}")
-        self.page.wait_for_function("Motcua.clerk.state.view !== null")
+        # A function, not an expression: Playwright evals an expression inside the page, which the
+        # page's Content-Security-Policy (no 'unsafe-eval') refuses.
+        self.page.wait_for_function("() => Motcua.clerk.state.view !== null")
 
     def tap(self, button: str) -> None:
         self.page.click("#" + button)
@@ -129,7 +131,8 @@ class Clerk:
         """Tap a calling button; the number it called, once the page shows it."""
         before = self.page.inner_text("#t-number")
         self.tap(button)
-        self.page.wait_for_function(f"!['—', {before!r}].includes(document.getElementById('t-number').textContent)")
+        self.page.wait_for_function(
+            f"() => !['—', {before!r}].includes(document.getElementById('t-number').textContent)")
         return self.page.inner_text("#t-number")
 
     def hold_actions(self) -> None:

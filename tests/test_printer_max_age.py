@@ -12,6 +12,7 @@ import logging
 import pytest
 
 from kiosk.model import Settings
+from printer import status as st
 from printer.config import MAX_AGE_S, check_printer
 from printer.link import Link
 from printer.spool import FINAL, Spool
@@ -62,8 +63,8 @@ def test_the_default_limit_is_short_and_in_the_config():
 def test_a_ticket_queued_while_the_printer_was_away_is_dropped_not_printed_late(fp, tmp_path, caplog):
     cfg, clock, printer = network(fp.port), Clock(), ComingBack(fp)          # no max_age_s: the default
     states: list[str] = []
-    sp = Spool(str(tmp_path / "spool.db"), printer, max_age_s=cfg.max_age_s, poll_s=0.05, status_timeout_s=0.2,
-               clock=clock, on_status=states.append)
+    sp = Spool(str(tmp_path / "spool.db"), printer, max_age_s=cfg.max_age_s, poll_s=0.05,
+               status_timeout_s=st.STATUS_TIMEOUT_S, clock=clock, on_status=states.append)
     late = Settings().ticket_kept_s + 1       # the number has just left the kiosk's screen
     try:
         job = sp.submit("20261125-1001", "1001", ticket_bytes(1))
@@ -87,7 +88,8 @@ def test_a_ticket_that_gets_too_old_while_the_printer_is_being_reached_is_not_se
     # Reaching a printer that was away can take up to timeout_s (10 s): the age counts when sending.
     clock = Clock()
     printer = ComingBack(fp, on_connect=lambda: setattr(clock, "now", clock.now + 60))   # a slow connect
-    sp = Spool(str(tmp_path / "spool.db"), printer, max_age_s=90, poll_s=0.05, status_timeout_s=0.2, clock=clock)
+    sp = Spool(str(tmp_path / "spool.db"), printer, max_age_s=90, poll_s=0.05,
+               status_timeout_s=st.STATUS_TIMEOUT_S, clock=clock)
     try:
         job = sp.submit("20261125-1002", "1002", ticket_bytes(2))
         assert job.wait(2) == "waiting"
@@ -101,7 +103,8 @@ def test_a_ticket_that_gets_too_old_while_the_printer_is_being_reached_is_not_se
 
 def test_a_printer_back_within_the_limit_prints_the_ticket_once(fp, tmp_path):
     clock, printer = Clock(), ComingBack(fp)
-    sp = Spool(str(tmp_path / "spool.db"), printer, max_age_s=90, poll_s=0.05, status_timeout_s=0.2, clock=clock)
+    sp = Spool(str(tmp_path / "spool.db"), printer, max_age_s=90, poll_s=0.05,
+               status_timeout_s=st.STATUS_TIMEOUT_S, clock=clock)
     try:
         job = sp.submit("20261125-1003", "1003", ticket_bytes(3))
         assert job.wait(2) == "waiting"

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from hall.config import load_hall
+from printer import status as st
 from printer import timing
 from printer.config import check_printer
 from printer.escpos_job import encode_ticket
@@ -163,7 +164,7 @@ def test_a_printer_switched_off_holding_the_whole_ticket_is_not_sent_it_again(tm
     with FakePrinter(buffer=65536, speed_mm_s=200) as fp:
         cfg = check_printer({"transport": "network", "host": "127.0.0.1", "port": fp.port, "model": "TM-T20II",
                              "timeout_s": 1})
-        sp = Spool(str(tmp_path / "spool.db"), lambda: link_for(cfg), poll_s=0.05, status_timeout_s=0.2,
+        sp = Spool(str(tmp_path / "spool.db"), lambda: link_for(cfg), poll_s=0.05, status_timeout_s=st.STATUS_TIMEOUT_S,
                    speed_mm_s=200)
         try:
             prof = load_profile("TM-T20II")

@@ -45,7 +45,7 @@ def spool(tmp_path):
     def make(cfg, **kw):
         states: list[str] = []
         kw.setdefault("poll_s", 0.05)
-        kw.setdefault("status_timeout_s", 0.2)
+        kw.setdefault("status_timeout_s", st.STATUS_TIMEOUT_S)   # the product's own: 0.2 s lost races under load
         sp = Spool.for_printer(str(tmp_path / "spool.db"), cfg, on_status=states.append, **kw)
         sp.states = states
         made.append(sp)
@@ -243,7 +243,7 @@ def test_jobs_that_got_old_while_the_kiosk_was_off_are_dropped_at_start(fp, tmp_
     off.submit("t-1", "A001", JOB1)
     off.close()
     now[0] += 3600
-    sp = Spool(db, lambda: link_for(cfg), clock=lambda: now[0], poll_s=0.05, status_timeout_s=0.2)
+    sp = Spool(db, lambda: link_for(cfg), clock=lambda: now[0], poll_s=0.05, status_timeout_s=st.STATUS_TIMEOUT_S)
     try:
         assert sp.handle(1).wait(2, until=FINAL) == "failed"
         assert fp.jobs() == []
@@ -266,7 +266,7 @@ def test_spool_survives_a_restart_with_a_job_cut_off_mid_write(fp, tmp_path):
     """Closed without finishing: a job left 'printing' is sent again whole, a printed one is not."""
     db = str(tmp_path / "spool.db")
     cfg = net(fp)
-    sp = Spool(db, lambda: link_for(cfg), poll_s=0.05, status_timeout_s=0.2)
+    sp = Spool(db, lambda: link_for(cfg), poll_s=0.05, status_timeout_s=st.STATUS_TIMEOUT_S)
     assert sp.submit("t-0", "A000", JOB1).wait(2) == "printed"
     sp.close()
     off = Spool(db, lambda: link_for(cfg), start=False)
@@ -275,7 +275,7 @@ def test_spool_survives_a_restart_with_a_job_cut_off_mid_write(fp, tmp_path):
     off.close()
     with sqlite3.connect(db) as raw:                   # as a crash in the middle of sending t-1 leaves it
         raw.execute("UPDATE jobs SET state='printing', attempts=1 WHERE ticket_id='t-1'")
-    sp = Spool(db, lambda: link_for(cfg), poll_s=0.05, status_timeout_s=0.2)
+    sp = Spool(db, lambda: link_for(cfg), poll_s=0.05, status_timeout_s=st.STATUS_TIMEOUT_S)
     try:
         assert sp.handle(3).wait(3, until=FINAL) == "printed"
         went_round(fp)
@@ -321,7 +321,7 @@ def test_spool_survives_the_kiosk_being_killed_mid_ticket(fp, tmp_path):
         os.kill(child.pid, signal.SIGKILL)             # power cut, as far as the spool can tell
         child.wait()
     fp.resume()
-    sp = Spool(db, lambda: link_for(net(fp)), poll_s=0.05, status_timeout_s=0.2)
+    sp = Spool(db, lambda: link_for(net(fp)), poll_s=0.05, status_timeout_s=st.STATUS_TIMEOUT_S)
     try:
         assert sp.handle(3).wait(5, until=FINAL) == "printed"
         assert sp.handle(2).state == "printed"
