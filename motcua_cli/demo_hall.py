@@ -25,6 +25,9 @@ def demo_hall_text(hall_id: str = "cu-kty", mqtt_port: int = 1883, http_port: in
             line = f"mqtt_port = {mqtt_port}"
         elif key == "http_port":
             line = f"http_port = {http_port}"
+        elif key == "lookup_url":   # the QR opens this machine's ticket page, on the demo's own port
+            line = f'lookup_url = "http://127.0.0.1:{http_port}/tra-cuu"'
+
         elif key == "mqtt_bind":
             line = f'mqtt_bind = "{bind}"'
         elif key == "tickets_per_minute":

@@ -37,7 +37,7 @@ CFG = load_hall(EXAMPLE)
 # One printer per width: 58 mm clone (384 dots), Epson TM-T88V (512), Epson TM-T20II (576).
 MODELS = ["POS-58", "TM-T88V", "TM-T20II"]
 LONG_SERVICE = "Lĩnh vực khác (khiếu nại, tố cáo, thi đua khen thưởng, giáo dục và đào tạo)"
-LOOKUP = "http://motcua.local/tra-cuu"
+LOOKUP = "http://motcua.local:8080/tra-cuu"   # the example hall.toml's lookup_url
 VIETNAMESE = ("aăâbcdđeêghiklmnoôơpqrstuưvxy àảãáạ ằẳẵắặ ầẩẫấậ èẻẽéẹ ềểễếệ ìỉĩíị òỏõóọ ồổỗốộ ờởỡớợ "
               "ùủũúụ ừửữứự ỳỷỹýỵ")
 
@@ -90,7 +90,7 @@ def test_from_reply_takes_names_from_the_config():
     assert info.issued_at == datetime(2026, 11, 25, 9, 0, tzinfo=VN)
     assert info.when_text == "09:00 · Thứ Tư, 25/11/2026"
     assert info.wait_text == "Có 1 người đang chờ trước bạn · khoảng 5 phút"
-    assert info.qr_text == "http://motcua.local/tra-cuu?t=20261125-1002"
+    assert info.qr_text == "http://motcua.local:8080/tra-cuu?t=20261125-1002"   # the example's [server] http_port
     assert info.footer == DEFAULT_FOOTER
     assert TicketInfo.from_reply(replace(data, priority=None), CFG, footer="Cảm ơn").priority is None
 
