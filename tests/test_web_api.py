@@ -236,3 +236,18 @@ def test_the_pages_load_nothing_from_elsewhere_and_a_guessed_ticket_is_a_404_pag
     except urllib.error.HTTPError as err:
         assert err.code == 404 and "default-src 'self'" in err.headers["Content-Security-Policy"]
         assert "Không tìm thấy phiếu" in err.read().decode()
+
+
+def test_a_taken_http_port_is_said_plainly_and_nothing_is_left_running(hall_cfg, tmp_path):
+    import socket
+
+    from broker.server import HallServer
+    taken = socket.socket()
+    taken.bind(("0.0.0.0", hall_cfg.http_port))
+    taken.listen()
+    server = HallServer(hall_cfg, tmp_path / "data")
+    with pytest.raises(RuntimeError, match=f"cannot listen on port {hall_cfg.http_port}.*http_port"):
+        server.start()
+    taken.close()
+    assert not server.broker.alive() and server.service is not None and not server.service.healthy()
+    HallServer(hall_cfg, tmp_path / "data").start().stop()   # the data folder is free again

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -211,17 +212,33 @@ class WebServer:
                                 access_log=False, lifespan="on", timeout_graceful_shutdown=2,
                                 proxy_headers=False, server_header=False)
         self.server = _Uvicorn(config)
+        self.host, self.port = host, cfg.http_port
         self.thread = threading.Thread(target=self._run, name="web", daemon=True)
         self.failed: BaseException | None = None
+        self._socket: socket.socket | None = None
 
     def _run(self) -> None:
         try:
-            asyncio.run(self.server.serve())
-        except BaseException as exc:   # noqa: BLE001 — said in the log and by started(); the hall goes on
+            asyncio.run(self.server.serve(sockets=[self._socket] if self._socket else None))
+        except SystemExit as exc:   # uvicorn's way to say its startup failed (it logged why)
+            self.failed = exc
+        except BaseException as exc:   # said in the log and by start(); the hall goes on
             self.failed = exc
             log.exception("the web pages stopped")
 
     def start(self, wait: float = 10.0) -> WebServer:
+        # The socket is ours, bound before uvicorn runs: a port already taken is said plainly here.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as err:
+            sock.close()
+            raise RuntimeError(f"the web pages cannot listen on port {self.port}: {err.strerror}; is another "
+                               "program using it? Change [server] http_port in hall.toml (or give --http-port)"
+                               ) from None
+        sock.listen(128)
+        self._socket = sock
         self.thread.start()
         deadline = time.monotonic() + wait
         while not self.server.started and self.thread.is_alive() and time.monotonic() < deadline:
