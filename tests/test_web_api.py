@@ -251,3 +251,18 @@ def test_a_taken_http_port_is_said_plainly_and_nothing_is_left_running(hall_cfg,
     taken.close()
     assert not server.broker.alive() and server.service is not None and not server.service.healthy()
     HallServer(hall_cfg, tmp_path / "data").start().stop()   # the data folder is free again
+
+
+def test_disabling_a_clerk_or_resetting_their_pin_ends_their_session_at_once(hall, clerk):
+    from broker.staff import Staff
+    lan, lan_id = clerk("Nguyễn Thị Lan", (1,))
+    nam, nam_id = clerk("Trần Văn Nam", (2,), pin="7777")
+    assert lan.get("/api/me")[0] == 200 and nam.get("/api/me")[0] == 200
+    with Staff(hall.data_dir / "staff.db") as staff:
+        staff.reset_pin(lan_id, "99999")
+        staff.disable(nam_id)
+    for web in (lan, nam):
+        status, body = web.post("/api/counters/1/hold", {"id": "after"})
+        assert status == 401 and body["error"]["code"] == "no_session"
+    assert lan.login(lan_id, "99999")[0] == 200 and lan.get("/api/me")[0] == 200   # the new PIN works
+    assert nam.login(nam_id, "7777")[0] == 403

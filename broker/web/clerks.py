@@ -46,6 +46,12 @@ class Clerks:
         s = self.app.sessions.find(request.cookies.get(COOKIE), self.app.day())
         if s is None:
             raise Refused("no_session", 401)
+        # `motcua staff disable` and `reset-pin` take effect at the next request, not tomorrow: a PIN
+        # is reset because someone else may know it.
+        member = self.app.sessions.member(s.staff)
+        if member is None or member.disabled or member.pin_changed_at > s.created_at:
+            self.app.sessions.end(s)
+            raise Refused("no_session", 401, detail=f"staff {s.staff} disabled or PIN reset since the login")
         return s
 
     def changing(self, request: Request) -> Session:
