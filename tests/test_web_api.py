@@ -266,3 +266,18 @@ def test_disabling_a_clerk_or_resetting_their_pin_ends_their_session_at_once(hal
         assert status == 401 and body["error"]["code"] == "no_session"
     assert lan.login(lan_id, "99999")[0] == 200 and lan.get("/api/me")[0] == 200   # the new PIN works
     assert nam.login(nam_id, "7777")[0] == 403
+
+
+def test_a_session_lasts_its_service_day(hall, clerk, clock):
+    web, sid = clerk()
+    assert web.post("/api/counters/1/hold", {"id": "a"})[0] == 200
+    clock.jump(24 * 3600)                      # the next morning, same time
+    wait_for(lambda: hall.service.engine.day == "2026-11-26")
+    assert web.get("/api/me")[1]["error"]["code"] == "no_session"
+    other = WebClient(hall)
+    assert other.login(sid, "4821")[0] == 200          # and a new day's login closes yesterday's rows
+    db = __import__("sqlite3").connect(hall.data_dir / "staff.db")
+    assert db.execute("SELECT day, ended_at IS NOT NULL FROM sessions ORDER BY created_at").fetchall() == [
+        ("2026-11-25", 1), ("2026-11-26", 0)]
+    db.close()
+    assert all(c["held_by"] is None for c in other.get("/api/counters")[1]["data"]["counters"])

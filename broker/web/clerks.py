@@ -94,6 +94,8 @@ class Clerks:
         if not isinstance(pin, str) or not 1 <= len(pin) <= 128 or not isinstance(nonce, str) or len(nonce) > 64:
             raise Refused("bad_request", 400, "Vui lòng nhập mã PIN.", "'pin' and 'nonce' must be texts")
         address = request.client.host if request.client else "?"
+        # The first login of a day closes the sessions of the days before (kept as rows, for the record).
+        await run_in_threadpool(self.app.sessions.end_days_before, self.app.day())
         try:
             token, s = await run_in_threadpool(self.app.sessions.login, staff, pin, nonce, address, self.app.day())
         except LoginRefused as err:
