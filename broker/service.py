@@ -4,9 +4,12 @@ paho's thread only queues messages. One worker thread takes them in batches:
 engine → one durable SQLite transaction → only then the replies, the calls and
 the board are published. A crash before the commit loses nothing a device was
 told; a crash after it is healed by the stored reply when the device retries.
+The web pages' requests come into the same inbox (broker.web_jobs: `submit`) and
+take the same path; their answers are handed back only after the same commit.
 
 Long because: the batch, its durable order (engine, commit, then publish) and every failure
-path of it read best in one file; the queue rules are broker.engine's, the storing broker.ledger's.
+path of it, for the MQTT requests and the web pages' alike, read best in one file; the queue
+rules are broker.engine's, the storing broker.ledger's, the pages' views broker.web's.
 """
 
 from __future__ import annotations
