@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hall.config import DEFAULT_FOOTER, Hours
@@ -123,8 +123,8 @@ class HoursInfo(Hours):
 
 
 @dataclass(frozen=True)
-class CategoryInfo:
-    """A priority category (elderly, disabled …)."""
+class NamedItem:
+    """An item of a list in hall.toml that is only an id and its names: {"id", "name", "name_en"}."""
     id: str
     name: str
     name_en: str = ""
@@ -133,8 +133,13 @@ class CategoryInfo:
         return {"id": self.id, "name": self.name, "name_en": self.name_en}
 
     @classmethod
-    def from_dict(cls, f: Fields) -> CategoryInfo:
+    def from_dict(cls, f: Fields) -> Self:
         return cls(f.text("id"), f.text("name"), f.text("name_en", ""))
+
+
+@dataclass(frozen=True)
+class CategoryInfo(NamedItem):
+    """A priority category (elderly, disabled …)."""
 
 
 @dataclass(frozen=True)
@@ -170,18 +175,8 @@ class RatingInfo:
 
 
 @dataclass(frozen=True)
-class ReasonInfo:
+class ReasonInfo(NamedItem):
     """A reason a low rating may give (hall.toml [[rating_screen.reasons]])."""
-    id: str
-    name: str
-    name_en: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "name_en": self.name_en}
-
-    @classmethod
-    def from_dict(cls, f: Fields) -> ReasonInfo:
-        return cls(f.text("id"), f.text("name"), f.text("name_en", ""))
 
 
 @dataclass(frozen=True)
