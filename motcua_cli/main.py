@@ -57,7 +57,8 @@ def cmd_serve(args) -> int:
     if server is None:
         return 0
     print(f"motcua: hall '{cfg.id}' ({cfg.name}) serving; Mosquitto on {cfg.mqtt_bind}:{cfg.mqtt_port}, "
-          f"data in {args.data}", flush=True)
+          f"the clerks' and the tickets' pages on port {cfg.http_port} (/can-bo, /tra-cuu), data in {args.data}",
+          flush=True)
     _notify("READY=1")
     while not stop.wait(interval):
         if usec and server.healthy():
