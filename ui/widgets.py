@@ -48,6 +48,23 @@ class HideBox(Hideable, BoxLayout):
     """A row or column that can be hidden with all it holds (a banner, a header)."""
 
 
+class AtOnce(NoTransition):
+    """NoTransition, finished inside start(): the old screen leaves the tree before any frame.
+
+    Kivy's NoTransition still runs a 0 s Animation, which ends at the next Clock tick. Until then
+    both screens are in the tree, and as the screens paint no background of their own (the
+    window's clear colour is the background), a frame drawn meanwhile showed the new screen over
+    the old one: the search keyboard through a procedure's page, seen in the kiosk's screenshots
+    (2026-12-02). Ended here, the change is one frame: the old screen, then the new one alone.
+    """
+
+    def start(self, manager):
+        super().start(manager)
+        if self._anim is not None:
+            self._anim.cancel(self)   # cancel() does not complete it: complete it now
+            self._on_complete()
+
+
 class Screens(ScreenManager):
     """A ScreenManager whose screens change at once, with no transition and no clip.
 
@@ -59,7 +76,7 @@ class Screens(ScreenManager):
     """
 
     def __init__(self, **kw):
-        kw.setdefault("transition", NoTransition())    # an instant change: no frames spent on animation
+        kw.setdefault("transition", AtOnce())    # an instant change: no frame with two screens
         super().__init__(**kw)
 
 
