@@ -14,9 +14,12 @@ import hashlib
 import json
 import unicodedata
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hall.catalog_search import Elsewhere, SearchTerms, Synonym, search_terms
 from hall.config import ID_PATTERN
 from hall.tomlcheck import ConfigError, Table, check, line_of
 from hall.wire import Fields, ProtocolError, decode, encode
@@ -77,6 +80,24 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Verification:
+    """Where each verified item of a procedure was checked, and when (catalog.toml's `sources`, `verified_on`).
+
+    Kept for the people who maintain the catalog (`motcua catalog check --report`); not posted in the
+    retained `catalog` message, whose readers need only which items are unverified.
+    """
+    verified_on: date | None                # the day the verified items were last checked
+    sources: tuple[tuple[str, str], ...]    # (item, the law/decree/circular and article, or the procedure page)
+    why: tuple[tuple[str, str], ...]        # (item, why it is still unverified), from `unverified_why`
+
+    def source(self, item: str) -> str:
+        return next((text for i, text in self.sources if i == item), "")
+
+    def reason(self, item: str) -> str:
+        return next((text for i, text in self.why if i == item), "")
+
+
+@dataclass(frozen=True)
 class Procedure:
     """One administrative procedure with every item the law requires to be posted."""
     id: str
@@ -98,6 +119,8 @@ class Procedure:
     requirements: str                  # yêu cầu, điều kiện
     source: str                        # where the facts come from
     unverified: tuple[str, ...]        # items (of ITEMS) not checked against the source
+    # Only a catalog read from its file has it; not in the payload, so not compared or hashed.
+    checked: Verification | None = dataclass_field(default=None, compare=False, repr=False)
 
     @property
     def verified(self) -> bool:
@@ -136,6 +159,7 @@ class Catalog:
     fields: tuple[Field, ...]
     procedures: tuple[Procedure, ...]
     version: str    # sha256 of the canonical JSON of everything above: kiosks redraw when it changes
+    search: SearchTerms = SearchTerms()   # hashed too; absent from the payload when empty (older hashes hold)
 
     def field(self, field_id: str) -> Field | None:
         return next((f for f in self.fields if f.id == field_id), None)
@@ -149,8 +173,9 @@ class Catalog:
 
     def to_dict(self) -> dict[str, Any]:
         """The content without the version: what the version hashes."""
-        return {"name": self.name, "note": self.note, "fields": [f.to_dict() for f in self.fields],
-                "procedures": [p.to_dict() for p in self.procedures]}
+        content = {"name": self.name, "note": self.note, "fields": [f.to_dict() for f in self.fields],
+                   "procedures": [p.to_dict() for p in self.procedures]}
+        return {**content, "search": self.search.to_dict()} if self.search else content
 
     def to_payload(self) -> bytes:
         """The retained `catalog` message."""
@@ -159,7 +184,8 @@ class Catalog:
     @classmethod
     def from_dict(cls, f: Fields) -> Catalog:
         return cls(f.text("name"), f.text("note", ""), f.each("fields", Field.from_dict),
-                   f.each("procedures", Procedure.from_dict), f.text("version"))
+                   f.each("procedures", Procedure.from_dict), f.text("version"),
+                   SearchTerms.from_dict(f.sub("search")) if "search" in f.obj else SearchTerms())
 
     @classmethod
     def from_payload(cls, payload: bytes) -> Catalog:
@@ -171,12 +197,12 @@ class Catalog:
         return cls.from_dict(Fields(obj, "catalog", "bad_json"))
 
 
-def make_catalog(name: str, note: str, fields, procedures) -> Catalog:
+def make_catalog(name: str, note: str, fields, procedures, search: SearchTerms | None = None) -> Catalog:
     """A catalog with its version computed from its content."""
-    draft = Catalog(name, note, tuple(fields), tuple(procedures), "")
+    draft = Catalog(name, note, tuple(fields), tuple(procedures), "", search or SearchTerms())
     canonical = json.dumps(draft.to_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return Catalog(draft.name, draft.note, draft.fields, draft.procedures,
-                   hashlib.sha256(canonical.encode("utf-8")).hexdigest())
+                   hashlib.sha256(canonical.encode("utf-8")).hexdigest(), draft.search)
 
 
 # --- loading catalog.toml --------------------------------------------------------
@@ -217,15 +243,17 @@ def _load(path: str | Path, hall: HallConfig | None) -> Catalog:
         # An empty field would be a dead end on the kiosk's first screen.
         check(root, f"fields[{i + 1}]", any(p.field == fld.id for p in procedures),
               f"field '{fld.id}' has no procedures")
+    search = search_terms(root.table("search", optional=True))
     root.done()
-    catalog = make_catalog(name, note, fields, procedures)
+    catalog = make_catalog(name, note, fields, procedures, search)
     size = len(catalog.to_payload())
     check(root, "", size <= MAX_CATALOG_PAYLOAD, f"the catalog is {size // 1024} KB as an MQTT message; "
           f"at most {MAX_CATALOG_PAYLOAD // 1024} KB fit (shorten texts or split the hall's catalog)")
     return catalog
 
 
-_KEYS = {"id", "field", "service", "name", "name_en", "keywords", "source", "verified", "unverified", *ITEMS}
+_KEYS = {"id", "field", "service", "name", "name_en", "keywords", "source", "verified", "unverified",
+         "verified_on", "sources", "unverified_why", *ITEMS}
 
 
 def _procedure(p: Table, fields: dict[str, Field], services: set[str] | None) -> Procedure:
@@ -245,6 +273,7 @@ def _procedure(p: Table, fields: dict[str, Field], services: set[str] | None) ->
     check(p, "unverified", not (verified and unverified), "lists unverified items but 'verified = true'")
     if not verified and not unverified:
         unverified = ITEMS   # verified = false alone: nothing in it was checked
+    checked = _verification(p, unverified)
     proc = Procedure(
         id=pid, field=field_id, service=service, name=p.text("name", max_len=300),
         name_en=p.text("name_en", "", allow_empty=True, max_len=300), keywords=p.texts("keywords", ()),
@@ -252,9 +281,42 @@ def _procedure(p: Table, fields: dict[str, Field], services: set[str] | None) ->
         time_limit=_long(p, "time_limit"), fee=_long(p, "fee"), applicants=_long(p, "applicants"),
         agency=_long(p, "agency"), result=_long(p, "result"), legal_basis=_texts(p, "legal_basis"),
         forms=_texts(p, "forms"), requirements=_long(p, "requirements"), source=_long(p, "source"),
-        unverified=tuple(i for i in ITEMS if i in unverified))   # ITEMS order: stable hash
+        unverified=tuple(i for i in ITEMS if i in unverified),   # ITEMS order: stable hash
+        checked=checked)
     p.done()
     return proc
+
+
+def _verification(p: Table, unverified: tuple[str, ...]) -> Verification:
+    """`sources`, `unverified_why`, `verified_on`; an item may be shown as verified only with its source."""
+    sources = _item_texts(p, "sources")
+    why = _item_texts(p, "unverified_why")
+    for item, _ in why:
+        check(p, f"unverified_why.{item}", item in unverified,
+              f"'{item}' is not in 'unverified': a reason is only for an unverified item")
+    named = {item for item, _ in sources}
+    claimed = [item for item in ITEMS if item not in unverified]
+    for item in claimed:
+        check(p, "sources", item in named, f"'{item}' is shown as verified but has no source: add "
+              f"sources.{item} = \"<law, decree, circular or procedure page, with the article>\", "
+              f"or list '{item}' in 'unverified'")
+    # tomlcheck.Table has no date reader; _get marks the key as read for done().
+    on = p._get("verified_on", None)
+    if on is not None:
+        check(p, "verified_on", isinstance(on, date) and not isinstance(on, datetime),
+              f"must be a date written as 2026-12-02 (no quotes, no time), not {on!r}")
+        check(p, "verified_on", on <= date.today(), f"{on.isoformat()} is in the future")
+    check(p, "verified_on", on is not None or not claimed,
+          f"is required when items are shown as verified ({', '.join(claimed)}): the day they were checked")
+    return Verification(on, sources, why)
+
+
+def _item_texts(p: Table, name: str) -> tuple[tuple[str, str], ...]:
+    """A table of posted item → text (`sources`, `unverified_why`), in ITEMS order."""
+    t = p.table(name, optional=True)
+    for item in t.data:
+        check(t, item, item in ITEMS, f"'{item}' is not a posted item ({', '.join(ITEMS)})")
+    return tuple((item, _long(t, item)) for item in ITEMS if item in t.data)
 
 
 def _service(t: Table, name: str, services: set[str] | None) -> str:
@@ -311,5 +373,6 @@ def _nfc(value):
     return value
 
 
-__all__ = ["Catalog", "CatalogError", "Document", "Field", "ITEMS", "MAX_CATALOG_PAYLOAD", "Procedure",
-           "load_catalog", "make_catalog"]
+__all__ = ["Catalog", "CatalogError", "Document", "Elsewhere", "Field", "ITEMS", "MAX_CATALOG_PAYLOAD",
+           "Procedure", "SearchTerms", "Synonym",
+           "Verification", "load_catalog", "make_catalog"]

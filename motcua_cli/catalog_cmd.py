@@ -1,6 +1,7 @@
 """`motcua catalog check|import`: check a catalog.toml, and load it into a hall so kiosks show it at once.
 
     $ motcua catalog check examples/cu-kty/catalog.toml --config examples/cu-kty/hall.toml
+    $ motcua catalog check examples/cu-kty/catalog.toml --report     # what is still unverified, and why
     $ motcua catalog import catalog.toml --config /etc/motcua/hall.toml --data /var/lib/motcua
 
 `import` checks the catalog against the hall and writes it as DIR/catalog.json (the retained
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from broker.catalog_file import CatalogFile
 from broker.datalock import DataLock
-from hall.catalog import MAX_CATALOG_PAYLOAD, Catalog, load_catalog
+from hall.catalog import ITEMS, MAX_CATALOG_PAYLOAD, Catalog, Procedure, load_catalog
 from hall.config import HallConfig, load_hall
 from hall.protocol import Topics
 from motcua_cli.paths import DATA_DIR
@@ -37,6 +38,8 @@ def add_parser(sub) -> None:
     ch = c.add_parser("check", help="check a catalog.toml and say what is wrong")
     ch.add_argument("file")
     ch.add_argument("--config", help="also check the service ids against this hall.toml")
+    ch.add_argument("--report", action="store_true", help="also list every item still unverified (procedure, "
+                    "item, why) and the day each procedure was checked")
     ch.set_defaults(fn=cmd_check)
     im = c.add_parser("import", help=IMPORT_HELP, description=IMPORT_HELP + ". It waits for the service to "
                       "publish it; with no hall service running on the data folder it prints 'not published "
@@ -67,7 +70,50 @@ def cmd_check(args) -> int:
     print(summary(args.file, cat))
     if hall is None:
         print("  (service ids not checked against a hall: give --config hall.toml)")
+    if args.report:
+        print("\n".join(report(cat)))
     return 0
+
+
+@dataclass(frozen=True)
+class Unverified:
+    """One posted item the kiosk shows as "chưa được kiểm chứng", and why."""
+    procedure: str
+    item: str
+    why: str
+
+
+def unverified_items(p: Procedure) -> list[Unverified]:
+    """The procedure's unverified items in ITEMS order, each with the catalog's reason or the one implied."""
+    checked = p.checked
+    out = []
+    for item in p.unverified:
+        if checked is None:
+            why = "không có hồ sơ nguồn (danh mục đọc lại từ bản tin catalog)"
+        elif checked.reason(item):
+            why = checked.reason(item)
+        elif checked.source(item):
+            why = f"đã ghi nguồn nhưng chưa xác nhận: {checked.source(item)}"
+        elif p.unverified == ITEMS and not checked.sources and not checked.why:
+            why = f"cả thủ tục chưa được đối chiếu (verified = false; nguồn: {p.source})"
+        else:
+            why = "chưa có nguồn nào nêu mục này (đối chiếu rồi ghi vào sources)"
+        out.append(Unverified(p.id, item, why))
+    return out
+
+
+def report(cat: Catalog) -> list[str]:
+    """`check --report`: per procedure, the day it was checked and its unverified items with the reason."""
+    rows = [u for p in cat.procedures for u in unverified_items(p)]
+    sourced = sum(len(p.checked.sources) for p in cat.procedures if p.checked)
+    lines = [f"unverified: {len(rows)} items in {sum(1 for p in cat.procedures if p.unverified)} of "
+             f"{len(cat.procedures)} procedures; {sourced} items verified, each with its source"]
+    width = max(map(len, ITEMS))
+    for p in cat.procedures:
+        on = p.checked.verified_on if p.checked else None
+        lines.append(f"{p.id}  (checked {on.isoformat() if on else 'never: no verified_on'})")
+        lines.extend(f"  {u.item:<{width}}  {u.why}" for u in unverified_items(p))
+    return lines
 
 
 PUBLISHED, NOT_RUNNING, FAILED = "published", "not_running", "failed"

@@ -89,7 +89,7 @@ def test_facts_from_the_domain_file_and_their_unverified_marks(cat):
 
 def test_verified_false_alone_marks_every_item(tmp_path):
     bad = tmp_path / "c.toml"
-    bad.write_text(TEXT.replace('unverified = ["steps", "channels", "applicants", "result", "forms", '
+    bad.write_text(TEXT.replace('unverified = ["steps", "channels", "applicants", "agency", "result", "forms", '
                                 '"requirements"]\n', "", 1), encoding="utf-8")
     assert load_catalog(bad).procedure("dang-ky-khai-sinh").unverified == ITEMS
 
@@ -104,14 +104,17 @@ BAD = [
     ('id = "dang-ky-ket-hon"', 'id = "dang-ky-khai-sinh"', "procedures[2].id", "entry 1 has the same id",
      'id = "dang-ky-khai-sinh"'),
     ('field = "dat-dai"', 'field = "nha-dat"', "procedures[20].field", "not a field id", 'field = "nha-dat"'),
-    ('unverified = ["steps", "channels", "applicants", "result", "legal_basis", "forms"]',
+    ('unverified = ["steps", "channels", "applicants", "agency", "result", "forms"]',
      'unverified = ["step", "channels"]', "procedures[2].unverified", "'step' is not a posted item", "unverified ="),
-    ('verified = false\nunverified = ["steps", "channels", "applicants", "result", "forms", "requirements"]',
+    ('verified = false\nunverified = ["steps", "channels", "applicants", "agency", "result", "forms", '
+     '"requirements"]',
      'verified = true\nunverified = ["steps"]', "procedures[1].unverified", "verified = true", "unverified ="),
-    ('{ name = "Giấy báo tử", count = 1, kind = "bản chính" }', '{ name = "Giấy báo tử", count = 0 }',
-     "procedures[3].documents[2].count", "at least 1", '  { name = "Giấy báo tử", count = 0 }'),
+    ('{ name = "Giấy báo tử hoặc giấy tờ khác thay giấy báo tử", count = 1, kind = "bản chính" }',
+     '{ name = "Giấy báo tử hoặc giấy tờ khác thay giấy báo tử", count = 0 }', "procedures[3].documents[2].count",
+     "at least 1", '  { name = "Giấy báo tử hoặc giấy tờ khác thay giấy báo tử", count = 0 }'),
     ('source = "huyendienbien.gov.vn"\n', "", "procedures[15].source", "required but missing", "[[procedures]]"),
-    ('legal_basis = ["Luật Tố cáo năm 2018"]', "legal_basis = []", "procedures[28].legal_basis",
+    ('legal_basis = ["Luật Tố cáo năm 2018", "Nghị định 31/2019/NĐ-CP"]', "legal_basis = []",
+     "procedures[28].legal_basis",
      "at least one", "legal_basis = []"),
     ('\nverified = false', '\nverified = "no"', "procedures[1].verified", "true or false", 'verified = "no"'),
 ]
@@ -222,7 +225,8 @@ def test_protocol_md_catalog_example_is_a_real_payload(cat):
     assert shape(example) == shape(real), "docs/protocol.md's catalog example and the code differ"
     parsed = Catalog.from_payload(json.dumps(example, ensure_ascii=False).encode())
     # Its version is the real hash of its content, as the page says.
-    assert make_catalog(parsed.name, parsed.note, parsed.fields, parsed.procedures).version == example["version"]
+    assert make_catalog(parsed.name, parsed.note, parsed.fields, parsed.procedures,
+                        parsed.search).version == example["version"]
     table = doc("protocol.md").split("### catalog")[1].split("<!-- example")[0]
     for path in shape(real):
         leaf = path.split(".")[-1].replace("[]", "")

@@ -140,7 +140,8 @@ def test_the_docs_examples_say_what_they_mean():
     assert config.hours.is_open(config.local(at(hour=9))) and not config.is_open(at(hour=12))
     assert config.hours.lines("vi")[0] == "Thứ Hai – Thứ Sáu: 07:00–11:30, 13:30–17:00"
     catalog = Catalog.from_payload(example("catalog"))
-    assert make_catalog(catalog.name, catalog.note, catalog.fields, catalog.procedures).version == catalog.version
+    assert make_catalog(catalog.name, catalog.note, catalog.fields, catalog.procedures,
+                        catalog.search).version == catalog.version
     board = Board.from_payload(example("board"))
     assert board.counter(1).ticket == "1001" and board.service("ho-tich").waiting >= 0
     assert Call.from_payload(example("called")).ticket == "1001"

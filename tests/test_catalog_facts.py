@@ -1,0 +1,179 @@
+"""The posted facts (issue 11): nothing is shown as verified without a source, and the fact-check's fixes hold."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from datetime import date
+
+import pytest
+
+from hall.catalog import ITEMS, Catalog, CatalogError, load_catalog
+from motcua_cli.catalog_cmd import report, unverified_items
+from tests.conftest import ROOT
+
+CATALOG = ROOT / "examples" / "cu-kty" / "catalog.toml"
+TEXT = CATALOG.read_text(encoding="utf-8")
+# A citation names an article of a legal text, or a procedure page of the national or a provincial portal.
+CITATION = re.compile(r"Điều \d+|Cổng Dịch vụ công quốc gia, thủ tục [\d.]+|"
+                      r"(dichvucong|motcua|tthc)\.[a-z]+\.gov\.vn \(trang thủ tục")
+
+
+@pytest.fixture(scope="module")
+def cat() -> Catalog:
+    return load_catalog(CATALOG)
+
+
+def shown_as_verified(raw: dict) -> list[str]:
+    """What the kiosk shows without "chưa được kiểm chứng", read from the file itself (not via the loader)."""
+    if raw.get("verified") is False and "unverified" not in raw:
+        return []
+    return [item for item in ITEMS if item not in raw.get("unverified", [])]
+
+
+def test_every_item_shown_as_verified_has_a_source_with_its_article():
+    procedures = tomllib.loads(TEXT)["procedures"]
+    checked = 0
+    for raw in procedures:
+        sources = raw.get("sources", {})
+        for item in shown_as_verified(raw):
+            assert sources.get(item, "").strip(), f"{raw['id']}: {item} is shown as verified with no source"
+            assert CITATION.search(sources[item]), f"{raw['id']}: the source of {item} names no article or page"
+            checked += 1
+    assert checked >= 50   # the catalog is not made safe by marking everything unverified
+
+
+def test_every_procedure_records_the_day_it_was_checked(cat):
+    for p in cat.procedures:
+        assert p.checked is not None and isinstance(p.checked.verified_on, date), p.id
+        # Not before NĐ 07/2025/NĐ-CP (09/01/2025) changed hộ tịch and chứng thực: an older check is stale.
+        assert date(2025, 1, 9) <= p.checked.verified_on <= date.today(), p.id
+
+
+def test_the_loaded_catalog_agrees_with_its_sources(cat):
+    for p in cat.procedures:
+        assert p.checked is not None
+        for item in ITEMS:
+            if p.is_verified(item):
+                assert p.checked.source(item), (p.id, item)
+        assert all(item in p.unverified for item, _ in p.checked.why), p.id
+
+
+BAD = [
+    # (text to replace once, replacement, key in the message, words of the problem)
+    ('fee = "Luật Hộ tịch 2014, Điều 11 khoản 1 điểm a, b và khoản 2; Điều 15 khoản 1 (hạn 60 ngày)", ', "",
+     "procedures[1].sources", "'fee' is shown as verified but has no source"),
+    ("verified_on = 2026-12-02", 'verified_on = "2026-12-02"', "procedures[1].verified_on", "must be a date"),
+    ("verified_on = 2026-12-02", "verified_on = 2026-12-02T08:00:00", "procedures[1].verified_on", "must be a date"),
+    ("verified_on = 2026-12-02", "verified_on = 2999-01-01", "procedures[1].verified_on", "in the future"),
+    ("verified_on = 2026-12-02\n", "", "procedures[1].verified_on", "required when items are shown as verified"),
+    ("unverified_why = { agency", 'unverified_why = { fee = "x", agency', "procedures[1].unverified_why.fee",
+     "a reason is only for an unverified item"),
+    ("sources = { documents", 'sources = { fees = "Điều 11", documents', "procedures[1].sources.fees",
+     "'fees' is not a posted item"),
+]
+
+
+@pytest.mark.parametrize("old, new, key, problem", BAD, ids=[f"{b[2]}:{b[3][:20]}" for b in BAD])
+def test_a_claim_without_its_source_or_date_is_refused(tmp_path, old, new, key, problem):
+    assert old in TEXT, old
+    bad = tmp_path / "catalog.toml"
+    bad.write_text(TEXT.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(CatalogError) as info:
+        load_catalog(bad)
+    assert info.value.key == key and problem in info.value.problem, str(info.value)
+    assert str(info.value).startswith(f"{bad}:")   # with the line, for the clerk
+
+
+def test_a_catalog_read_back_from_the_payload_has_no_record_of_sources(cat):
+    back = Catalog.from_payload(cat.to_payload())
+    assert back == cat and all(p.checked is None for p in back.procedures)
+    assert all("không có hồ sơ nguồn" in u.why for p in back.procedures for u in unverified_items(p))
+
+
+# --- the fact-check's findings (../shared/domain/catalog-factcheck.md), each a regression guard -------------
+
+def test_ket_hon_does_not_ask_for_a_marital_status_certificate(cat):
+    p = cat.procedure("dang-ky-ket-hon")
+    assert not any("tình trạng hôn nhân" in d.name for d in p.documents)   # NĐ 07/2025, NĐ 87/2020 Điều 24(7)
+    assert "không phải nộp Giấy xác nhận tình trạng hôn nhân" in p.requirements
+    assert any("07/2025" in b for b in p.legal_basis)
+
+
+def test_guardianship_and_its_end_are_free_and_the_end_takes_two_working_days(cat):
+    assert cat.procedure("dang-ky-giam-ho").fee == "Miễn lệ phí."          # Luật Hộ tịch Điều 11(1)(b)
+    end = cat.procedure("dang-ky-cham-dut-giam-ho")
+    assert end.fee == "Miễn lệ phí." and not end.is_verified("fee")        # only a replaced circular says so
+    assert end.time_limit.startswith("02 ngày làm việc") and end.is_verified("time_limit")   # Điều 22(2)
+
+
+def test_worship_allowance_uses_form_18_of_decree_131_2021(cat):
+    p = cat.procedure("tro-cap-tho-cung-liet-si")
+    text = " ".join([d.name for d in p.documents] + list(p.forms))
+    assert "LS7" not in text and "Mẫu số 18" in text and "131/2021/NĐ-CP" in text
+    assert any("ủy quyền" in d.name for d in p.documents)
+    assert any("Bằng Tổ quốc ghi công" in d.name and d.kind == "bản sao được chứng thực" for d in p.documents)
+    assert not p.is_verified("time_limit")   # the district step is gone since 01/7/2025
+
+
+def test_adoption_fee_states_the_exemptions(cat):
+    p = cat.procedure("dang-ky-nuoi-con-nuoi-trong-nuoc")
+    assert "400.000 đồng" in p.fee and "Miễn lệ phí" in p.fee and "con riêng" in p.fee and "có công" in p.fee
+    assert any("114/2016" in b for b in p.legal_basis) and "114/2016" in p.checked.source("fee")
+
+
+def test_death_registration_accepts_a_paper_in_place_of_the_death_notice(cat):
+    p = cat.procedure("dang-ky-khai-tu")
+    assert any(d.name == "Giấy báo tử hoặc giấy tờ khác thay giấy báo tử" for d in p.documents)  # Điều 34(1)
+
+
+def test_combined_birth_residence_insurance_takes_three_working_days_and_the_birth_certificate(cat):
+    p = cat.procedure("lien-thong-khai-sinh-thuong-tru-bhyt")
+    assert "03 ngày làm việc" in p.time_limit and "15 ngày" not in p.time_limit
+    assert any("Giấy chứng sinh" in d.name for d in p.documents)
+    # A newspaper report is not a legal source: the kiosk says so.
+    assert not p.is_verified("time_limit") and not p.is_verified("documents")
+
+
+def test_every_civil_status_registration_fee_states_the_exemptions(cat):
+    # Luật Hộ tịch Điều 11(1)(a); the copy fee (TT 281/2016) and the marital status certificate are not registrations.
+    not_registrations = {"cap-ban-sao-trich-luc-ho-tich", "cap-giay-xac-nhan-tinh-trang-hon-nhan"}
+    for p in cat.procedures_of("ho-tich"):
+        if p.id in not_registrations or p.fee.startswith("Miễn"):   # free for everyone
+            continue
+        assert all(w in p.fee for w in ("có công với cách mạng", "hộ nghèo", "khuyết tật")), p.id
+    # Only a provincial resolution could exempt ethnic minorities: not claimed.
+    assert not any("dân tộc thiểu số" in p.fee for p in cat.procedures)
+
+
+def test_the_copy_fee_is_the_national_rate_with_its_circular(cat):
+    p = cat.procedure("cap-ban-sao-trich-luc-ho-tich")
+    assert "8.000 đồng" in p.fee and p.is_verified("fee") and "281/2016" in p.checked.source("fee")
+
+
+def test_no_procedure_shows_the_old_commune_as_verified(cat):
+    # Cư Kty was merged into xã Dang Kang in 2025 (not yet checked against NQ 1660): every agency says so.
+    for p in cat.procedures:
+        if "Cư Kty" in p.agency:
+            assert not p.is_verified("agency"), p.id
+
+
+# --- motcua catalog check --report -----------------------------------------------------------------------
+
+def test_check_report_lists_every_unverified_item_with_why(cat):
+    lines = report(cat)
+    rows = [line for line in lines if line.startswith("  ")]
+    assert len(rows) == sum(len(p.unverified) for p in cat.procedures)
+    assert all(len(line.split(None, 1)) == 2 for line in rows), "an item without its reason"
+    assert "dang-ky-lai-khai-sinh  (checked 2026-12-02)" in lines
+    assert any(line.split()[0] == "agency" and "Dang Kang" in line for line in rows)
+
+
+def test_check_report_from_the_command_line():
+    res = subprocess.run([sys.executable, "-m", "motcua_cli.main", "catalog", "check", str(CATALOG), "--report"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "unverified: " in res.stdout and "each with its source" in res.stdout
+    assert "\n  time_limit" in res.stdout and "cả thủ tục chưa được đối chiếu" in res.stdout
