@@ -23,8 +23,11 @@ from dataclasses import dataclass, field
 
 from hall.client import read_reply
 from hall.protocol import NO_PRINTER, Board, Config, ProtocolError, Reply, TicketIssued
-from kiosk.procedures import KioskCatalog
+from kiosk.procedures import KioskCatalog, SearchResult
 
+# The longest query: what a citizen types as a sentence ("toi muon lam giay khai sinh cho con moi
+# sinh" is 43), with room; past it a key is refused and the screen says the box is full.
+MAX_QUERY = 60
 BROWSE = ("fields", "procedures", "detail", "search")   # reading works closed and offline too
 WORKER_NEWS = ("reply", "timeout", "print")              # apply() kinds that come from kiosk.worker
 
@@ -80,6 +83,7 @@ class KioskModel:
     proc_id: str | None = None
     detail_from: str = "procedures"
     query: str = ""
+    query_full: bool = False              # the last letter was refused: MAX_QUERY reached
     pending: TakeTicket | None = None
     retry: TakeTicket | None = None
     ticket: Ticket | None = None
@@ -198,7 +202,7 @@ class KioskModel:
         if nav == "detail":
             self.detail_from = self.nav if self.nav in ("procedures", "search") else self.detail_from
         if nav == "search" and self.nav != "detail":
-            self.query = ""
+            self.query, self.query_full = "", False
         self.field_id = field_id or self.field_id
         self.proc_id = proc_id or self.proc_id
         if nav == "home":
@@ -215,12 +219,19 @@ class KioskModel:
         """On-screen keyboard: a letter, ' ', '<' (delete one) or 'clear'."""
         if not self.tap(f"key:{key}", now, repeat_ok=True):
             return
+        self.query_full = False
         if key == "<":
             self.query = self.query[:-1]
         elif key == "clear":
             self.query = ""
-        elif len(self.query) < 40 and not (key == " " and self.query.endswith(" ")):
+        elif len(self.query) >= MAX_QUERY:
+            self.query_full = True     # said on screen: a key that does nothing must not look broken
+        elif not (key == " " and self.query.endswith(" ")):
             self.query += key
+
+    def search_answer(self) -> SearchResult | None:
+        """The search screen's answer for what is typed (None without a catalog)."""
+        return self.catalog.answer(self.query) if self.catalog else None
 
     def tap_ok(self, now: float) -> None:
         if self.tap("ok", now):
@@ -319,7 +330,7 @@ class KioskModel:
         self.message, self.shown_at = (key, server_text), now
 
     def _home(self, now: float) -> None:
-        self.priority, self.message, self.query = None, None, ""
+        self.priority, self.message, self.query, self.query_full = None, None, "", False
         self.go("home", now)
 
     def _changed(self, now: float) -> bool:

@@ -4,11 +4,13 @@
     cat.fields                                   # [FieldInfo(id, name, name_en, count)]
     cat.in_field("ho-tich")                      # [Proc, …] in catalog order
     cat.search("ket hon")                        # [Proc, …] best first (accents and case ignored)
+    cat.answer("lam can cuoc")                   # SearchResult(procs=(), found=False, where="… Công an xã …")
     cat.get("dang-ky-ket-hon").sections          # (("documents", "• Tờ khai … (bản chính)", True), …)
 
 hall.catalog owns the catalog's model and payload; this module turns it into what the screens
 need: display text per posted item, in the order a citizen reads them, with each item's
-"verified" flag. Search is hall.search's (accents, case and a one-letter slip ignored).
+"verified" flag. Search is hall.search's (accents, case, slips, synonyms; "not found" and where
+else to go when nothing explains the query well enough).
 """
 
 from __future__ import annotations
@@ -41,6 +43,14 @@ class Proc:
     @property
     def unverified(self) -> bool:
         return not all(v for _, _, v in self.sections)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """What the search screen shows: the procedures best first, or "not found" and where to ask."""
+    procs: tuple[Proc, ...]
+    found: bool            # False: the hall does not handle what was typed (or nothing explains it)
+    where: str = ""        # the catalog's [search].elsewhere hint for it, Vietnamese; "" when unknown
 
 
 @dataclass(frozen=True)
@@ -98,7 +108,12 @@ class KioskCatalog:
         return [p for p in self.procs if p.field == field_id]
 
     def search(self, query: str, limit: int = 30) -> list[Proc]:
-        """Procedures matching `query`, best first; empty for an empty query."""
+        """Procedures for `query`, best first; empty for an empty query and when nothing is found."""
+        return list(self.answer(query, limit).procs)
+
+    def answer(self, query: str, limit: int = 30) -> SearchResult:
+        """The search screen's answer: the list, or not found (found=False) with the hint of where to go."""
         if not fold(query).strip():
-            return []
-        return [self._by_id[h.procedure.id] for h in self._index.search(query, limit=limit)]
+            return SearchResult((), True)
+        a = self._index.answer(query, limit=limit)
+        return SearchResult(tuple(self._by_id[h.procedure.id] for h in a.hits), a.found, nfc(a.where))

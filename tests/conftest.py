@@ -113,7 +113,8 @@ def output_dir() -> Path:
 # selecting (`./motcua test -m "not chaos"`, `-m kivy`); the default run runs every test.
 MARKED_FILES = {
     "kivy": {"test_kiosk_kivy", "test_display_kivy", "test_kiosk_taps", "test_kiosk_connection", "test_ui_probe",
-             "test_kiosk_printing", "test_printer_slow", "test_bench_smoke", "test_counter_pad_kivy"},
+             "test_kiosk_printing", "test_printer_slow", "test_bench_smoke", "test_counter_pad_kivy",
+             "test_search_quality"},
     "chaos": {"test_crash", "test_exactly_once", "test_broker_restart", "test_catalog_import",
               "test_kiosk_kivy", "test_display_kivy", "test_printer_spool", "test_counter_pad_kivy"},
     "bench": {"test_bench_smoke"},
@@ -122,7 +123,7 @@ MARKED_FILES = {
     "slow": {"test_kiosk_kivy", "test_display_kivy", "test_kiosk_taps", "test_bench_smoke", "test_crash",
              "test_exactly_once", "test_fuzz", "test_engine_random", "test_cli", "test_catalog_import",
              "test_first_hall", "test_display_announcer", "test_printer_slow", "test_kiosk_printing",
-             "test_counter_pad_kivy", "test_clerk_page", "test_ticket_page"},
+             "test_counter_pad_kivy", "test_clerk_page", "test_ticket_page", "test_search_quality"},
 }
 
 

@@ -61,6 +61,7 @@ def test_print_and_search_benches_quick(capsys):
     assert 0 < values["render_ms_58"] < 1000 and 1 < values["kb_58"] < values["kb_80"] < 100
     assert search.main(["--quick"]) == 0
     values = bench_values(capsys.readouterr().out, "search")
+    assert list(values) == ["worst_ms", "p50_ms", "procedures", "hit1", "hit2", "outside"]
     assert values["procedures"] == 200 and 0 < values["p50_ms"] <= values["worst_ms"] < 1000
 
 

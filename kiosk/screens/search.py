@@ -7,12 +7,16 @@ order is easier than QWERTY for a citizen who has never typed on a computer.
 
 from __future__ import annotations
 
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 
+from kiosk.model import MAX_QUERY
 from kiosk.screens.widgets import BigButton, KioskScreen, fill
+from kiosk.texts import tr
 from ui import theme
 
 ROWS = ("abcdefghij", "klmnopqrst", "uvwxyz")
+# Two columns on the 7" screen: a name of more letters than this would take a third line.
+SHORT_TITLE = 56
 
 
 class KeyButton(BigButton):
@@ -23,7 +27,24 @@ class ResultButton(BigButton):
     pass
 
 
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` letters, cut at a word boundary with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return text[:limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:–-") + " …"
+
+
+def subtitle(text: str) -> str:
+    """A result's second line without a bracket cut open: "… hồ sơ (hồ sơ nhận sau 15 giờ …" → "… hồ sơ …"."""
+    opened = text.rfind("(")
+    if opened != -1 and ")" not in text[opened:]:
+        return text[:opened].rstrip(" ,;:–-") + " …"
+    return text
+
+
 class SearchScreen(KioskScreen):
+    missing = BooleanProperty(False)     # something typed, nothing found: the "not here" panel instead
+
     def on_kv_post(self, base_widget):
         for row, letters in zip((self.ids.row1, self.ids.row2, self.ids.row3), ROWS, strict=True):
             for letter in letters:
@@ -33,13 +54,29 @@ class SearchScreen(KioskScreen):
     def show(self, view) -> None:
         ids, b = self.ids, view.body
         ids.back.title = view.back
-        ids.query.text = b.query if b.query else b.hint
-        ids.query.color = theme.INK if b.query else theme.DIM
-        ids.count.text = b.count
+        for label in (ids.query, ids.query_tall):
+            label.text = b.query if b.query else b.hint
+            label.color = theme.INK if b.query else theme.DIM
+        full = len(b.query) >= MAX_QUERY
+        # A key that adds nothing must say why, or the keyboard looks broken.
+        count = tr("query_full", view.lang, n=MAX_QUERY) if full else b.count
+        for label in (ids.count, ids.count_tall):
+            label.text = count
+            label.color = theme.RED if full else theme.DIM
         ids.space.title, ids.delete.title, ids.clear_all.title = b.space, b.delete, b.clear
         from kivy.app import App
-        short = not App.get_running_app().portrait     # the 7" screen: names only, two results visible
-        rows = [dict(item_id=i.id, title=i.title, sub="" if short else i.sub) for i in b.items]
+        app = App.get_running_app()
+        short = not app.portrait     # the 7" screen: names only, two columns, four results visible
+        rows = [dict(item_id=i.id, title=shorten(i.title, SHORT_TITLE) if short else i.title,
+                     sub="" if short else subtitle(i.sub)) for i in b.items]
         if [w.item_id for w in reversed(ids.results.children)] != [r["item_id"] for r in rows]:
             ids.scroll.scroll_y = 1
         fill(ids.results, ResultButton, rows)
+        self.missing = bool(b.query.strip()) and not b.items
+        if self.missing:
+            # Where to go comes from the catalog's [search].elsewhere (Vietnamese, as the hall wrote it).
+            answer = app.model.search_answer()
+            where = answer.where if answer is not None else ""
+            ids.missing_title.text = tr("not_here", view.lang)
+            ids.missing_hint.text = where or tr("try_other", view.lang)
+            ids.missing_ask.text = tr("ask_staff", view.lang)
