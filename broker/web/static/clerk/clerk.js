@@ -332,15 +332,22 @@
   }
 
   async function checkStillHeld() {
+    // The counter as it was when asked: a `counter` and a `counters` event may both ask, and the
+    // first answer leaves the counter (S.counter = null) while the second is still waiting.
+    var mine = S.counter;
+    if (mine === null || S.checking === mine) return;
+    S.checking = mine;
     try {
       var me = await api.get('/api/me');
-      if (me.counter !== S.counter && shown('s-main')) {
-        var lost = await api.get('/api/counters/' + S.counter);
-        banner(counterName(S.counter) + ' đã được ' + (lost.held_by_name || 'cán bộ khác') + ' nhận thay.');
+      if (me.counter !== mine && S.counter === mine && shown('s-main')) {
+        var lost = await api.get('/api/counters/' + mine);
+        banner(counterName(mine) + ' đã được ' + (lost.held_by_name || 'cán bộ khác') + ' nhận thay.');
         showCounters();
       }
     } catch (e) {
       refused(e);
+    } finally {
+      S.checking = null;
     }
   }
 
