@@ -105,6 +105,7 @@ class CounterPadApp(Observed, App):
             self.notify("connection", up=args[0], refused=args[1])
         elif kind == "rated":
             m.on_rated(args[0], args[1], now)
+            self._redraw()   # before telling: a watcher told "rated" reads the view that says so
             self.notify("rated", ticket_id=args[0], outcome=args[1])
         self.notify("message", kind=kind)
         self.redraw()
