@@ -38,6 +38,7 @@ from broker.web.live import Live, Message, clerk_view, sse
 from broker.web.openapi import ENDPOINTS, document
 from broker.web.sessions import Sessions
 from broker.web.tickets import Tickets
+from broker.web.views import held_counter
 from hall.config import HallConfig
 from hall.protocol import config_dict
 
@@ -127,8 +128,7 @@ class WebApp:
         s = self.clerks.session(request)
         assert self.live is not None
         live = self.live
-        first: Message = await self.desk.read(lambda e, now: clerk_view(e, next(
-            (c.id for c in e.counters.values() if c.staff == s.staff), None), now))
+        first: Message = await self.desk.read(lambda e, now: clerk_view(e, held_counter(e, s.staff), now))
         feed = live.clerk_feed(s.staff)
 
         def dress(m: Message) -> Message:

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from broker.model import Device
 from broker.web.answers import Refused, from_reply, json_body, ok, tap_id, whole
 from broker.web.sessions import LoginRefused, Session
-from broker.web.views import counter_choices, counter_view
+from broker.web.views import counter_choices, counter_view, held_by, held_counter
 
 if TYPE_CHECKING:
     from broker.web.app import WebApp
@@ -111,8 +111,7 @@ class Clerks:
     async def me(self, request: Request) -> Response:
         s = self.session(request)
         member = self.app.sessions.member(s.staff)
-        held = await self.app.desk.read(lambda e, now: next(
-            (c.id for c in e.counters.values() if c.staff == s.staff), None))
+        held = await self.app.desk.read(lambda e, now: held_counter(e, s.staff))
         return ok({"staff": staff_json(member), "csrf": s.csrf, "counter": held, "day": s.day})
 
     async def logout(self, request: Request) -> Response:
@@ -126,7 +125,7 @@ class Clerks:
 
     async def let_go(self, s: Session, keep: int | None) -> None:
         """Release every counter this clerk holds but `keep` (one clerk, one counter)."""
-        held = await self.app.desk.read(lambda e, now: [c.id for c in e.counters.values() if c.staff == s.staff])
+        held = await self.app.desk.read(lambda e, now: held_by(e, s.staff))
         for n in held:
             if n != keep:
                 await self.app.desk.act(self.device(s, n), "release", f"release-{n}-{self.app.nonce()}",

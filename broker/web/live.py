@@ -20,7 +20,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from broker.web.views import counter_choices, counter_view, ticket_view
+from broker.web.views import counter_choices, counter_view, held_counter, ticket_view
 from hall.protocol import Board, Call
 
 if TYPE_CHECKING:
@@ -106,7 +106,8 @@ class Live:
                 view = ticket_view(engine, feed.ticket, now)
                 feed.offer(("ticket", view.to_dict()) if view else ("gone", {}))
                 continue
-            held = next((c.id for c in engine.counters.values() if c.staff == feed.staff), None)
+            assert feed.staff is not None   # a feed is a ticket's or a clerk's
+            held = held_counter(engine, feed.staff)
             if held not in clerk_message:
                 clerk_message[held] = clerk_view(engine, held, now)
             feed.offer(clerk_message[held])

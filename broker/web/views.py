@@ -145,6 +145,15 @@ def counter_view(engine: Engine, counter: int, now: float) -> CounterView:
                        pinned, counter_day(engine, counter), engine.day, engine.is_open(now))
 
 
+def held_by(engine: Engine, staff: int) -> list[int]:
+    """The counters a clerk holds: one, or none (holding one lets go of the others)."""
+    return [c.id for c in engine.counters.values() if c.staff == staff]
+
+
+def held_counter(engine: Engine, staff: int) -> int | None:
+    return next(iter(held_by(engine, staff)), None)
+
+
 def counter_choices(engine: Engine) -> list[CounterChoice]:
     out = []
     for c in engine.cfg.counters:
