@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from broker.model import Device
+from broker.staff import StaffMember
 from broker.web.answers import Refused, from_reply, json_body, ok, tap_id, whole
 from broker.web.sessions import LoginRefused, Session
 from broker.web.views import counter_choices, counter_view, held_by, held_counter
@@ -52,6 +53,7 @@ class Clerks:
         if member is None or member.disabled or member.pin_changed_at > s.created_at:
             self.app.sessions.end(s)
             raise Refused("no_session", 401, detail=f"staff {s.staff} disabled or PIN reset since the login")
+        request.state.member = member   # read once a request: the endpoints' own checks use this one
         return s
 
     def changing(self, request: Request) -> Session:
@@ -70,12 +72,15 @@ class Clerks:
             raise Refused("unknown_counter", 404, detail=f"no counter {text[:10]!r}")
         return int(text)
 
-    def member_at(self, s: Session, counter: int) -> Any:
-        member = self.app.sessions.member(s.staff)
-        if member is None or member.disabled:
-            raise Refused("no_session", 401, detail=f"staff {s.staff} disabled")
+    @staticmethod
+    def member(request: Request) -> StaffMember:
+        """The member whose session() this request passed (live, not disabled)."""
+        return request.state.member
+
+    def member_at(self, request: Request, counter: int) -> StaffMember:
+        member = self.member(request)
         if not member.may_act_for(counter):
-            raise Refused("not_your_counter", 403, detail=f"staff {s.staff} may not act for counter {counter}")
+            raise Refused("not_your_counter", 403, detail=f"staff {member.id} may not act for counter {counter}")
         return member
 
     # --- login ------------------------------------------------------------------
@@ -110,7 +115,7 @@ class Clerks:
 
     async def me(self, request: Request) -> Response:
         s = self.session(request)
-        member = self.app.sessions.member(s.staff)
+        member = self.member(request)
         held = await self.app.desk.read(lambda e, now: held_counter(e, s.staff))
         return ok({"staff": staff_json(member), "csrf": s.csrf, "counter": held, "day": s.day})
 
@@ -138,10 +143,10 @@ class Clerks:
         return Device(f"clerk:{s.staff}", "counter", counter, staff=s.staff)
 
     async def counters(self, request: Request) -> Response:
-        s = self.session(request)
-        member = self.app.sessions.member(s.staff)
+        self.session(request)
+        member = self.member(request)
         choices = await self.app.desk.read(lambda e, now: counter_choices(e))
-        rows = [self.app.named({**c.to_dict(), "allowed": bool(member and member.may_act_for(c.id))})
+        rows = [self.app.named({**c.to_dict(), "allowed": member.may_act_for(c.id)})
                 for c in choices]
         return ok({"counters": rows})
 
@@ -159,7 +164,7 @@ class Clerks:
             raise Refused("unknown_action", 404, detail=f"no counter action {action[:40]!r}")
         body = await json_body(request)
         rid = tap_id(body)
-        self.member_at(s, n)
+        self.member_at(request, n)
         args = {k: v for k, v in body.items() if k not in ("id", "v", "counter")}
         reply = await self.app.desk.act(self.device(s, n), action, rid, {**args, "counter": n})
         if action != "hold":
