@@ -85,6 +85,9 @@ class SearchBody:
     space: str
     delete: str
     clear: str
+    # Nothing found: the title, where to go instead (the catalog's [search].elsewhere, or a hint to
+    # type less) and "ask a clerk"; () while something is found or nothing is typed.
+    missing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -242,8 +245,12 @@ def _detail(m: KioskModel, now: float, t):
 def _search(m: KioskModel, now: float, t):
     results = tuple(_proc_item(p, m.lang) for p in m.catalog.search(m.query)) if m.catalog else ()
     count = "" if not m.query.strip() else t("found", n=len(results)) if results else t("not_found")
+    missing: tuple[str, ...] = ()
+    if m.query.strip() and not results:
+        answer = m.search_answer()
+        missing = (t("not_here"), (answer.where if answer is not None else "") or t("try_other"), t("ask_staff"))
     return t("find_title"), SearchBody(m.query, t("find_hint"), count, results, t("key_space"), t("key_delete"),
-                                       t("key_clear"))
+                                       t("key_clear"), missing)
 
 
 def _closed(m: KioskModel, now: float, t):

@@ -72,11 +72,6 @@ class SearchScreen(KioskScreen):
         if [w.item_id for w in reversed(ids.results.children)] != [r["item_id"] for r in rows]:
             ids.scroll.scroll_y = 1
         fill(ids.results, ResultButton, rows)
-        self.missing = bool(b.query.strip()) and not b.items
-        if self.missing:
-            # Where to go comes from the catalog's [search].elsewhere (Vietnamese, as the hall wrote it).
-            answer = app.model.search_answer()
-            where = answer.where if answer is not None else ""
-            ids.missing_title.text = tr("not_here", view.lang)
-            ids.missing_hint.text = where or tr("try_other", view.lang)
-            ids.missing_ask.text = tr("ask_staff", view.lang)
+        self.missing = bool(b.missing)
+        if b.missing:
+            ids.missing_title.text, ids.missing_hint.text, ids.missing_ask.text = b.missing
