@@ -30,7 +30,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from broker.staff import Staff
+from broker.staff import Staff, StaffMember
 from broker.web.answers import PAGE_HEADERS, Refused, ok, refused
 from broker.web.clerks import Clerks
 from broker.web.desk import Desk, DeskTimeout
@@ -79,6 +79,10 @@ class WebApp:
             self._names = {m.id: m.name for m in self.sessions.members()}
             self._names_at = time.monotonic()
         return {**row, "held_by_name": self._names.get(held) if held is not None else None}
+
+    def counter_rows(self, rows: list[dict[str, Any]], member: StaffMember | None) -> list[dict[str, Any]]:
+        """The counters as a clerk's page lists them: who holds each, and whether this clerk may act there."""
+        return [self.named({**r, "allowed": bool(member and member.may_act_for(r["id"]))}) for r in rows]
 
     # --- routes -----------------------------------------------------------------
 
@@ -136,9 +140,7 @@ class WebApp:
             if kind == "counter":
                 return kind, self.named(data)
             if kind == "counters":
-                member = self.sessions.member(s.staff)
-                return kind, {"counters": [self.named({**r, "allowed": bool(member and member.may_act_for(r["id"]))})
-                                           for r in data["counters"]]}
+                return kind, {"counters": self.counter_rows(data["counters"], self.sessions.member(s.staff))}
             return m
 
         async def still() -> bool:

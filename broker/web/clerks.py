@@ -144,11 +144,8 @@ class Clerks:
 
     async def counters(self, request: Request) -> Response:
         self.session(request)
-        member = self.member(request)
         choices = await self.app.desk.read(lambda e, now: counter_choices(e))
-        rows = [self.app.named({**c.to_dict(), "allowed": member.may_act_for(c.id)})
-                for c in choices]
-        return ok({"counters": rows})
+        return ok({"counters": self.app.counter_rows([c.to_dict() for c in choices], self.member(request))})
 
     async def counter(self, request: Request) -> Response:
         self.session(request)
