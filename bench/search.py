@@ -2,7 +2,7 @@
 
     ./motcua bench search [--rounds 30] [--quick]
 
-The example catalog (examples/cu-kty/catalog.toml) is repeated with varied names
+The example catalog (examples/dang-kang/catalog.toml) is repeated with varied names
 up to 200 procedures (a big commune's list). "dang ky khai sinh" and "chung thuc
 ban sao" are typed letter by letter; each prefix is one keystroke, timed with the
 index's word cache cleared first (the worst case: nothing typed before is reused)

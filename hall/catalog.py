@@ -1,6 +1,6 @@
 """The posted procedure catalog (niêm yết công khai): catalog.toml → frozen dataclasses → retained `catalog`.
 
-    cat = load_catalog("examples/cu-kty/catalog.toml", hall=cfg)  # CatalogError names file, line, key
+    cat = load_catalog("examples/dang-kang/catalog.toml", hall=cfg)  # CatalogError names file, line, key
     cat.procedure("dang-ky-khai-sinh").documents[0].count          # 1
     payload = cat.to_payload()                                     # the retained `catalog` message
     Catalog.from_payload(payload) == cat                           # True

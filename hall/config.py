@@ -1,6 +1,6 @@
 """The hall's configuration (hall.toml) as frozen dataclasses, checked once at start.
 
-    cfg = load_hall("examples/cu-kty/hall.toml")   # ConfigError names file, key, problem
+    cfg = load_hall("examples/dang-kang/hall.toml")   # ConfigError names file, key, problem
     cfg.service("ho-tich").counters                # (1,)
 
 Every field documented here is documented for users in docs/config.md; a test
@@ -163,7 +163,7 @@ DEFAULT_REASONS = (
 class HallConfig:
     """Everything the hall server knows from hall.toml."""
     id: str = doc("Hall id, used in every MQTT topic (motcua/{id}/…), a-z, 0-9, '-'.")
-    name: str = doc("The office's name as citizens know it, e.g. 'UBND xã Cư Kty'.")
+    name: str = doc("The office's name as citizens know it, e.g. 'UBND xã Dang Kang'.")
     name_en: str = doc("English name.")
     timezone: str = doc("IANA time zone of the hall, normally 'Asia/Ho_Chi_Minh'.")
     lookup_url: str = doc("Address printed as a QR code on tickets for looking a ticket up.")

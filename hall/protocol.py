@@ -5,9 +5,9 @@ test fails when an action or error code here is missing there). Nothing outside 
 writes a topic string by hand. The payload types live in hall.payloads, the JSON envelope
 and ERRORS in hall.wire; both are re-exported here, so a device imports one module.
 
-    t = Topics("cu-kty")
-    t.request("kiosk-1", "take-ticket")   # 'motcua/cu-kty/request/kiosk-1/take-ticket'
-    t.kind("motcua/cu-kty/board")         # 'board': PAYLOADS["board"] is Board
+    t = Topics("dang-kang")
+    t.request("kiosk-1", "take-ticket")   # 'motcua/dang-kang/request/kiosk-1/take-ticket'
+    t.kind("motcua/dang-kang/board")         # 'board': PAYLOADS["board"] is Board
     decode_message(topic, payload)        # Board / Call / Config / Catalog / Status / Request
     req = decode_request(action, payload) # Request or ProtocolError(code, Vietnamese message)
     decode_reply("take-ticket", payload)  # Reply whose data is a TicketIssued

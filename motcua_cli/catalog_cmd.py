@@ -1,7 +1,7 @@
 """`motcua catalog check|import`: check a catalog.toml, and load it into a hall so kiosks show it at once.
 
-    $ motcua catalog check examples/cu-kty/catalog.toml --config examples/cu-kty/hall.toml
-    $ motcua catalog check examples/cu-kty/catalog.toml --report     # what is still unverified, and why
+    $ motcua catalog check examples/dang-kang/catalog.toml --config examples/dang-kang/hall.toml
+    $ motcua catalog check examples/dang-kang/catalog.toml --report     # what is still unverified, and why
     $ motcua catalog import catalog.toml --config /etc/motcua/hall.toml --data /var/lib/motcua
 
 `import` checks the catalog against the hall and writes it as DIR/catalog.json (the retained

@@ -176,7 +176,7 @@ def clerk_loop(base: str, clerk: tuple[int, str, str], counter: int, stop: threa
 def run_demo(args) -> int:
     speed = max(0.1, args.speed)
     data = Path(args.data)
-    config = write_demo_hall(data / "hall.toml", hall_id="cu-kty", mqtt_port=free_port(),
+    config = write_demo_hall(data / "hall.toml", hall_id="dang-kang", mqtt_port=free_port(),
                              http_port=free_port(), tickets_per_minute=60)
     cfg = load_hall(config)
     out = Console(cfg.zone)

@@ -9,7 +9,7 @@ from hall.config import WEEKDAYS
 from motcua_cli.paths import EXAMPLE_HALL
 
 
-def demo_hall_text(hall_id: str = "cu-kty", mqtt_port: int = 1883, http_port: int = 8080,
+def demo_hall_text(hall_id: str = "dang-kang", mqtt_port: int = 1883, http_port: int = 8080,
                    tickets_per_minute: int = 6, bind: str = "127.0.0.1") -> str:
     """The example hall.toml, open 24 hours every day, on the given id and ports."""
     out = []
@@ -19,7 +19,7 @@ def demo_hall_text(hall_id: str = "cu-kty", mqtt_port: int = 1883, http_port: in
             line = f'{key} = ["00:00-24:00"]'
         elif key == "closed_dates":
             line = "closed_dates = []"
-        elif key == "id" and line.startswith("id = \"cu-kty\""):
+        elif key == "id" and line.startswith("id = \"dang-kang\""):
             line = f'id = "{hall_id}"'
         elif key == "mqtt_port":
             line = f"mqtt_port = {mqtt_port}"

@@ -3,7 +3,7 @@ on this one machine (the demo, the benchmarks, the tests) the example hall's fil
 tree and a free TCP port on loopback.
 
     sp.add_argument("--data", default=DATA_DIR)   # /var/lib/motcua, as the systemd unit has it
-    load_hall(EXAMPLE_HALL)                 # examples/cu-kty/hall.toml
+    load_hall(EXAMPLE_HALL)                 # examples/dang-kang/hall.toml
     port = free_port()                      # nothing listens there right now
 """
 
@@ -13,7 +13,7 @@ import socket
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_HALL = ROOT / "examples" / "cu-kty" / "hall.toml"
+EXAMPLE_HALL = ROOT / "examples" / "dang-kang" / "hall.toml"
 EXAMPLE_CATALOG = EXAMPLE_HALL.parent / "catalog.toml"
 # Where the systemd unit keeps the hall's data: every command defaults to it, so `device add`
 # typed without --data finds the running hall instead of starting a second one in ./data.

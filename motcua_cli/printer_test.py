@@ -3,7 +3,7 @@
     $ motcua printer test --config kiosk-1.toml
     printer: network printer 192.168.1.50:9100 (TM-T20II)
     status before: ok (ready)
-    sent: test ticket 1023 of UBND xã Cư Kty (image 576 dots, partial cut), 17.0 KB
+    sent: test ticket 1023 of UBND xã Dang Kang (image 576 dots, partial cut), 17.0 KB
     status after: ok (ready)
 
 The test ticket is a ticket of the hall as the kiosk would print it, marked

@@ -1,7 +1,7 @@
 """The ticket's fonts, a glyph-coverage check (a ticket never prints tofu) and how a text fits.
 
     f = font(BOLD, 32)                        # a cached Pillow FreeTypeFont
-    check_glyphs("UBND xã Cư Kty", BOLD)      # fine
+    check_glyphs("UBND xã Dang Kang", BOLD)      # fine
     check_glyphs("漢", BOLD, "hall name")      # GlyphMissing: hall name: U+6F22 '漢' (CJK …)
                                               #   is not in DejaVuSans-Bold.ttf
     f, lines = fit("Bảo trợ xã hội – Người có công", BOLD, 38, 28, 544, max_lines=2)

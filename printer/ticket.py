@@ -28,7 +28,7 @@ _COUNTER_NAME = re.compile(r"quầy\s+(\S+)", re.IGNORECASE)
 @dataclass(frozen=True)
 class TicketInfo:
     """Everything one printed ticket shows; no clock is read anywhere after this is built."""
-    hall_name: str                  # "UBND xã Cư Kty"
+    hall_name: str                  # "UBND xã Dang Kang"
     service_name: str               # "Hộ tịch"
     label: str                      # the number as called: "1023", "A001"
     ticket_id: str                  # "20261125-1023", for the QR code

@@ -103,10 +103,10 @@ def test_only_the_hall_service_may_write_the_retained_hall_topics():
     # One writer per retained topic: no device role, and no other user, may write config, catalog, board.
     from broker.mosquitto import acl_text
     from hall.protocol import ROLES, SERVER_ID
-    t = Topics("cu-kty")
+    t = Topics("dang-kang")
     devices = [{"id": f"{role}-1"} for role in ROLES]
     users: dict[str, list[tuple[str, str]]] = {}
-    for line in acl_text("cu-kty", devices).splitlines():
+    for line in acl_text("dang-kang", devices).splitlines():
         words = line.split()
         if words[:1] == ["user"]:
             user = users.setdefault(words[1], [])

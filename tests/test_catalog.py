@@ -15,7 +15,7 @@ from hall.config import load_hall
 from hall.protocol import ProtocolError
 from tests.conftest import EXAMPLE, ROOT
 
-CATALOG = ROOT / "examples" / "cu-kty" / "catalog.toml"
+CATALOG = ROOT / "examples" / "dang-kang" / "catalog.toml"
 TEXT = CATALOG.read_text(encoding="utf-8")
 
 

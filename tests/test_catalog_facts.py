@@ -14,7 +14,7 @@ from hall.catalog import ITEMS, Catalog, CatalogError, load_catalog
 from motcua_cli.catalog_cmd import report, unverified_items
 from tests.conftest import ROOT
 
-CATALOG = ROOT / "examples" / "cu-kty" / "catalog.toml"
+CATALOG = ROOT / "examples" / "dang-kang" / "catalog.toml"
 TEXT = CATALOG.read_text(encoding="utf-8")
 # A citation names an article of a legal text, or a procedure page of the national or a provincial portal.
 CITATION = re.compile(r"Điều \d+|Cổng Dịch vụ công quốc gia, thủ tục [\d.]+|"
@@ -153,11 +153,16 @@ def test_the_copy_fee_is_the_national_rate_with_its_circular(cat):
     assert "8.000 đồng" in p.fee and p.is_verified("fee") and "281/2016" in p.checked.source("fee")
 
 
-def test_no_procedure_shows_the_old_commune_as_verified(cat):
-    # Cư Kty was merged into xã Dang Kang in 2025 (not yet checked against NQ 1660): every agency says so.
+def test_every_agency_names_the_commune_after_the_2025_merger_and_says_it_is_unread(cat):
+    # Cư Kty, Hòa Thành and Dang Kang became xã Dang Kang on 1/7/2025 per public datasets; the
+    # resolution (NQ 1660/NQ-UBTVQH15) itself was not read, so no agency may claim to be verified.
     for p in cat.procedures:
-        if "Cư Kty" in p.agency:
+        assert "Cư Kty" not in p.agency, p.id
+        if "xã Dang Kang" in p.agency:
             assert not p.is_verified("agency"), p.id
+            why = p.checked.reason("agency")   # a wholly unverified procedure may give no reasons
+            assert not why or "1660/NQ-UBTVQH15" in why, p.id
+    assert sum("1660/NQ-UBTVQH15" in p.checked.reason("agency") for p in cat.procedures) >= 20
 
 
 # --- motcua catalog check --report -----------------------------------------------------------------------

@@ -16,7 +16,7 @@ from motcua_cli.catalog_cmd import FAILED, NOT_RUNNING, PUBLISHED, import_catalo
 from motcua_cli.demo_hall import write_demo_hall
 from tests.conftest import ROOT, wait_for
 
-CATALOG = ROOT / "examples" / "cu-kty" / "catalog.toml"
+CATALOG = ROOT / "examples" / "dang-kang" / "catalog.toml"
 
 
 class Inbox:
@@ -232,7 +232,7 @@ def test_an_import_beside_a_service_that_does_not_publish_fails_loudly(hall_cfg,
 
 
 def test_catalog_check_cli(tmp_path):
-    ok = motcua("catalog", "check", str(CATALOG), "--config", str(ROOT / "examples" / "cu-kty" / "hall.toml"))
+    ok = motcua("catalog", "check", str(CATALOG), "--config", str(ROOT / "examples" / "dang-kang" / "hall.toml"))
     assert ok.returncode == 0 and "OK — 31 procedures in 9 fields" in ok.stdout and "Hộ tịch 13" in ok.stdout
     bad = tmp_path / "catalog.toml"
     bad.write_text(CATALOG.read_text(encoding="utf-8").replace('fee = "Miễn lệ phí."', 'fee = ""', 1),

@@ -157,7 +157,7 @@ def test_same_numbers_with_other_prefixes_are_fine(tmp_path):
 
 def test_example_hall():
     cfg = load_hall(EXAMPLE)
-    assert cfg.id == "cu-kty" and cfg.name == "UBND xã Cư Kty" and cfg.zone.key == "Asia/Ho_Chi_Minh"
+    assert cfg.id == "dang-kang" and cfg.name == "UBND xã Dang Kang" and cfg.zone.key == "Asia/Ho_Chi_Minh"
     assert [c.id for c in cfg.counters] == [1, 2, 3, 4]
     assert [c.name for c in cfg.counters] == ["Quầy 1", "Quầy 2", "Quầy 3", "Quầy 4"]
     assert {s.id: s.counters for s in cfg.services} == {
@@ -206,7 +206,7 @@ password = "s3cret"
 counter = 1
 
 [hall]
-id = "cu-kty"
+id = "dang-kang"
 host = "10.0.0.2"
 """
 
@@ -214,7 +214,7 @@ host = "10.0.0.2"
 def test_device_loads(tmp_path):
     dev = load_device(write(tmp_path, DEVICE, "device.toml"))
     assert (dev.id, dev.role, dev.counter, dev.hall, dev.host, dev.port) == (
-        "counter-1", "counter", 1, "cu-kty", "10.0.0.2", 1883)
+        "counter-1", "counter", 1, "dang-kang", "10.0.0.2", 1883)
 
 
 @pytest.mark.parametrize("old, new, key, problem", [

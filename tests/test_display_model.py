@@ -36,7 +36,7 @@ from hall.tomlcheck import ConfigError
 from tests.conftest import EXAMPLE, at
 
 CONFIG = Config(
-    hall=HallInfo("cu-kty", "UBND xã Cư Kty", timezone="Asia/Ho_Chi_Minh"),
+    hall=HallInfo("dang-kang", "UBND xã Dang Kang", timezone="Asia/Ho_Chi_Minh"),
     counters=tuple(CounterInfo(n, f"Quầy {n}") for n in (1, 2, 3, 4)),
     services=(ServiceInfo("ho-tich", "Hộ tịch", "", "", 1001, 1999, (1, 2)),
               ServiceInfo("khac", "Lĩnh vực khác (khiếu nại)", "", "", 6001, 6999, (4,))),
@@ -231,7 +231,7 @@ def test_the_view_shows_counters_waiting_and_the_header():
     m = started()
     m.on_board(board(2, [call(1, "1001", 1)], paused=4), T0)
     v = m.view(T0)
-    assert v.hall_name == "UBND xã Cư Kty"
+    assert v.hall_name == "UBND xã Dang Kang"
     assert [(c.name, c.text, c.state) for c in v.counters] == [
         ("Quầy 1", "1001", "called"), ("Quầy 2", "—", "idle"), ("Quầy 3", "—", "idle"), ("Quầy 4", PAUSED, "paused")]
     assert [(s.name, s.waiting, s.wait_min) for s in v.services] == [
@@ -287,7 +287,7 @@ def test_a_long_notice_is_cut_into_pages_between_sentences():
 def write(tmp_path: Path, display: str) -> Path:
     path = tmp_path / "display-1.toml"
     path.write_text('[device]\nid = "display-1"\nrole = "display"\npassword = "x"\n\n'
-                    '[hall]\nid = "cu-kty"\nhost = "127.0.0.1"\n\n' + display, encoding="utf-8")
+                    '[hall]\nid = "dang-kang"\nhost = "127.0.0.1"\n\n' + display, encoding="utf-8")
     return path
 
 

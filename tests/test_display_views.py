@@ -28,7 +28,7 @@ def test_before_any_call_the_panel_invites_with_dashes_and_the_header_has_no_mar
     b = board_view(m.view(T0))
     assert (b.call.title, b.call.number, b.call.counter, b.call.to_counter) == ("MỜI CÔNG DÂN SỐ", "—", "—", "ĐẾN QUẦY")
     assert not b.call.lit and (b.offline, b.no_sound) == ("", "")
-    assert b.hall_name == "UBND xã Cư Kty"
+    assert b.hall_name == "UBND xã Dang Kang"
     assert b.counters == tuple(CounterTile(f"QUẦY {n}", "—", "idle") for n in (1, 2, 3, 4))
     assert b.waiting_title == "ĐANG CHỜ" and b.last_calls_title == "VỪA GỌI"
     # The service's brackets do not fit its row; who waits, and for how long (nobody: no minutes).

@@ -43,7 +43,7 @@ def publish_as_hall(hall, topic: str, payload: bytes) -> None:
 
 def publish_catalog(hall) -> None:
     """The example catalog, retained, as the hall service publishes it after `motcua catalog import`."""
-    cat = load_catalog(ROOT / "examples" / "cu-kty" / "catalog.toml", hall.cfg)
+    cat = load_catalog(ROOT / "examples" / "dang-kang" / "catalog.toml", hall.cfg)
     publish_as_hall(hall, Topics(hall.cfg.id).catalog, cat.to_payload())
 
 

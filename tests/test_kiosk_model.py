@@ -25,7 +25,7 @@ from printer.job import JobHandle
 from tests.conftest import EXAMPLE, ROOT, at, read_db
 
 CONFIG = Config.from_hall(load_hall(EXAMPLE))
-CATALOG = KioskCatalog(load_catalog(ROOT / "examples" / "cu-kty" / "catalog.toml"))
+CATALOG = KioskCatalog(load_catalog(ROOT / "examples" / "dang-kang" / "catalog.toml"))
 T0 = at()                      # Wednesday 25/11/2026 09:00, hall time: open
 
 
@@ -57,7 +57,7 @@ def reply(number="1004", ahead=3, wait_min=30, service="ho-tich", priority=None,
 def test_two_taps_to_a_ticket_and_home_by_itself():
     m = kiosk()
     home = view(m, T0)
-    assert (home.screen, home.title, home.hall_name) == ("home", "Chọn dịch vụ", "UBND xã Cư Kty")
+    assert (home.screen, home.title, home.hall_name) == ("home", "Chọn dịch vụ", "UBND xã Dang Kang")
     assert [(s.title, s.sub) for s in home.body.services][::5] == [("Hộ tịch", ""), ("Nhận kết quả", "")]
     assert home.body.services[4].title == "Lĩnh vực khác"                     # the brackets go under it
     assert home.body.services[4].sub == "khiếu nại, thi đua, giáo dục"

@@ -18,7 +18,7 @@ role = "kiosk"
 password = "secret"
 
 [hall]
-id = "cu-kty"
+id = "dang-kang"
 host = "127.0.0.1"
 """
 
@@ -46,7 +46,7 @@ def test_prints_one_sample_ticket_and_reports_status(tmp_path, fp, capsys):
     assert "status before: ok (ready)" in out and "status after: ok (ready)" in out
     jobs = fp.wait_jobs(1)
     assert len(jobs) == 1 and len(jobs[0]) > 5000    # a whole ticket image, ended by its cut
-    assert "sent: test ticket 1023 of UBND xã Cư Kty (image 576 dots, partial cut)" in out
+    assert "sent: test ticket 1023 of UBND xã Dang Kang (image 576 dots, partial cut)" in out
     assert decode(jobs[0]).commands[-1] == ("GS V", 66, 0)
 
 

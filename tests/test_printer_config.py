@@ -19,7 +19,7 @@ role = "kiosk"
 password = "secret"
 
 [hall]
-id = "cu-kty"
+id = "dang-kang"
 host = "192.168.1.10"
 """
 

@@ -84,7 +84,7 @@ def test_from_reply_takes_names_from_the_config():
     hall.do(KIOSK, "take-ticket", service="ho-tich")
     data = hall.do(KIOSK, "take-ticket", service="ho-tich", priority="elderly").data
     info = TicketInfo.from_reply(data, CFG)
-    assert (info.hall_name, info.service_name, info.label) == ("UBND xã Cư Kty", "Hộ tịch", "1002")
+    assert (info.hall_name, info.service_name, info.label) == ("UBND xã Dang Kang", "Hộ tịch", "1002")
     assert info.counters == ("Quầy 1", "Quầy 2") and info.counters_text == "Mời đến quầy 1, 2"
     assert info.priority == "Người cao tuổi"
     assert info.issued_at == datetime(2026, 11, 25, 9, 0, tzinfo=VN)
@@ -203,7 +203,7 @@ def test_every_ticket_of_the_example_hall_is_under_20_kb(model):
 @pytest.mark.parametrize("width", [384, 512, 576])
 def test_long_texts_wrap_and_stay_on_the_paper(width):
     normal = render_ticket(ticket(), width)
-    long = render_ticket(ticket(service_name=LONG_SERVICE, hall_name="Trung tâm Phục vụ hành chính công xã Cư Kty",
+    long = render_ticket(ticket(service_name=LONG_SERVICE, hall_name="Trung tâm Phục vụ hành chính công xã Dang Kang",
                                 footer="Vui lòng giữ phiếu cẩn thận, chờ gọi số và đến đúng quầy được mời."), width)
     margin = Sizes.for_width(width).margin
     left, _, right, _ = ink_box(long)
@@ -226,7 +226,7 @@ def test_names_break_after_a_dash_and_leave_no_word_alone(width):
     service = dict(size=sz.service, min_size=sz.counters - 4, box=inner, max_lines=2)   # as render_ticket
     assert fit("Bảo trợ xã hội – Người có công", BOLD, **service)[1] == ["Bảo trợ xã hội –", "Người có công"]
     hall = dict(size=sz.hall, min_size=sz.small, box=inner, max_lines=2)
-    texts = [s.name for s in CFG.services] + [LONG_SERVICE, "Trung tâm Phục vụ hành chính công xã Cư Kty",
+    texts = [s.name for s in CFG.services] + [LONG_SERVICE, "Trung tâm Phục vụ hành chính công xã Dang Kang",
                                               "Chứng thực bản sao từ bản chính"]   # 58 mm hall size: '… bản' / 'chính'
     for text in texts:
         for how in (service, hall):
@@ -312,7 +312,7 @@ def test_sample_tickets_are_saved(output_dir):
                                                      wait_min=195, priority="Người đưa theo trẻ nhỏ dưới 6 tuổi")),
                            ("printer-test", ticket(test=True, lookup_url="")),
                            ("very-long-names", ticket(service_name=LONG_SERVICE, ahead=27, wait_min=135,
-                                                      hall_name="Trung tâm Phục vụ hành chính công xã Cư Kty"))):
+                                                      hall_name="Trung tâm Phục vụ hành chính công xã Dang Kang"))):
             image = render_ticket(info, width)
             image.save(folder / f"ticket-{paper}-{name}.png")
             assert image.width == width and image.height < 2 * width

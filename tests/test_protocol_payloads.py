@@ -82,7 +82,7 @@ DATA, CALLS, BOARD = _run()
 
 def values() -> list[object]:
     """One instance of every payload type, as the hall makes them."""
-    return [Config.from_hall(CFG), load_catalog(ROOT / "examples" / "cu-kty" / "catalog.toml"), BOARD, *CALLS,
+    return [Config.from_hall(CFG), load_catalog(ROOT / "examples" / "dang-kang" / "catalog.toml"), BOARD, *CALLS,
             Status("online", "kiosk", "0.1.0", "paper_low"), Status("offline", "counter"),
             *(Reply.success(f"r-{a}", d) for a, d in DATA.items()),
             Reply.refusal("r-x", ProtocolError("queue_empty")), Reply.refusal(None, ProtocolError("bad_json"))]
@@ -136,7 +136,7 @@ def test_the_docs_examples_decode(name):
 
 def test_the_docs_examples_say_what_they_mean():
     config = Config.from_payload(example("config"))
-    assert config.hall.id == "cu-kty" and config.service("ho-tich").counters == (1, 2)
+    assert config.hall.id == "dang-kang" and config.service("ho-tich").counters == (1, 2)
     assert config.hours.is_open(config.local(at(hour=9))) and not config.is_open(at(hour=12))
     assert config.hours.lines("vi")[0] == "Thứ Hai – Thứ Sáu: 07:00–11:30, 13:30–17:00"
     catalog = Catalog.from_payload(example("catalog"))
@@ -158,12 +158,12 @@ def test_the_docs_reply_examples_decode(action):
 
 
 def test_one_table_names_each_topics_type():
-    t = Topics("cu-kty")
+    t = Topics("dang-kang")
     assert {k: t.kind(getattr(t, k)) for k in ("config", "catalog", "board", "called")} == {
         "config": "config", "catalog": "catalog", "board": "board", "called": "called"}
     assert t.kind(t.status("kiosk-1")) == t.kind(t.server_status) == "status"
     assert t.kind(t.request("kiosk-1", "take-ticket")) == "request" and t.kind(t.reply("kiosk-1")) == "reply"
-    assert t.kind("motcua/other-hall/board") is None and t.kind("motcua/cu-kty/boards") is None
+    assert t.kind("motcua/other-hall/board") is None and t.kind("motcua/dang-kang/boards") is None
     assert set(PAYLOADS) == {"config", "catalog", "board", "called", "status"}
     for name, kind in (("config", "config"), ("board", "board"), ("called", "called"), ("status", "status")):
         topic = t.status("kiosk-1") if kind == "status" else getattr(t, kind)

@@ -12,7 +12,7 @@ from hall.catalog import Catalog, CatalogError, load_catalog, make_catalog
 from hall.search import SearchIndex, fold, one_slip, words
 from tests.conftest import ROOT
 
-CATALOG = ROOT / "examples" / "cu-kty" / "catalog.toml"
+CATALOG = ROOT / "examples" / "dang-kang" / "catalog.toml"
 
 
 @pytest.fixture(scope="module")

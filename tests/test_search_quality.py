@@ -17,7 +17,7 @@ from kiosk.model import MAX_QUERY, KioskModel
 from kiosk.procedures import KioskCatalog
 from tests.conftest import ROOT, wait_for
 
-CATALOG = ROOT / "examples" / "cu-kty" / "catalog.toml"
+CATALOG = ROOT / "examples" / "dang-kang" / "catalog.toml"
 QUERIES = bench_search.load_queries()
 
 

@@ -139,7 +139,7 @@ def test_the_hall_servers_commands_load_no_kivy_and_no_printer_library():
     import subprocess
     import sys
     code = ("import sys; from motcua_cli.main import main, parser; parser(); "
-            f"main(['config', 'check', {str(ROOT / 'examples' / 'cu-kty' / 'hall.toml')!r}]); "
+            f"main(['config', 'check', {str(ROOT / 'examples' / 'dang-kang' / 'hall.toml')!r}]); "
             "import broker.server, motcua_cli.catalog_cmd; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'kivy', 'escpos', 'PIL', 'qrcode', 'usb'}))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
