@@ -25,10 +25,11 @@ from functools import partial
 from pathlib import Path
 from typing import cast
 
+from broker.alarms import Check, HallAlarms, storage_failure
 from broker.catalog_file import CatalogFile, CatalogSource
 from broker.complaints import Complaints
 from broker.engine import Engine
-from broker.ledger import Ledger, Stored, is_disk_full
+from broker.ledger import Ledger, Stored
 from broker.model import Device, Outcome, Saved
 from broker.outbox import CallOutbox
 from broker.web_actions import actions_for
@@ -64,8 +65,10 @@ REQUEST_MEMORY_S = 7 * 24 * 3600   # stored replies are kept a week; devices ret
 class HallService:
     def __init__(self, cfg: HallConfig, ledger: Ledger, host: str, port: int, password: str,
                  clock: Callable[[], float] = time.time, version: str = "", catalog_path: Path | None = None,
-                 page_key: bytes = b""):
+                 page_key: bytes = b"", alarm_checks: tuple[Check, ...] = ()):
         self.cfg, self.ledger, self.clock = cfg, ledger, clock
+        # Disk, read-only storage, backups (broker/alarms.py): in the retained status and on the pages.
+        self.alarms = HallAlarms(ledger.path.parent, alarm_checks)
         self.page_key = page_key
         # The retained `catalog`, from the file `motcua catalog import` writes (broker/catalog_file.py).
         self.catalog = CatalogSource(CatalogFile(catalog_path), log) if catalog_path is not None else None
@@ -131,11 +134,20 @@ class HallService:
             fn(*args)
             return True
         except Exception as exc:
-            if not is_disk_full(exc):
+            if storage_failure(exc) is None:
                 raise
-            self.complaints.say("disk_full", "the hall server's disk is full: nothing can be stored "
-                                "(kiosks are told to ask a clerk); free some space and it resumes by itself")
+            self._storage_failed(exc)
             return False
+
+    def _storage_failed(self, exc: BaseException) -> None:
+        """A write failed for the disk's sake: say so once a minute, raise the alarm now."""
+        what = ("disk is full" if storage_failure(exc) == "disk_full" else
+                "storage is read-only (an SD card failing?)")
+        self.complaints.say("storage trouble", f"the hall server's {what}: nothing can be stored and requests "
+                            "are refused (kiosks are told to ask a clerk) until it can store again; it resumes by itself")
+        self.alarms.storage_failed = True
+        if self.alarms.poll(self.clock(), force=True):
+            self._alarms_changed()
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -170,7 +182,14 @@ class HallService:
                 f"{failure.detail}); the hall server starts it again by itself. Retrying")
 
     def _server_status(self, state: str) -> Retained:
-        return Retained(self.topics.server_status, Status(state, "server", self.version).to_payload())
+        alarms = self.alarms.current if state == "online" else ()
+        return Retained(self.topics.server_status, Status(state, "server", self.version, None, alarms).to_payload())
+
+    def _alarms_changed(self) -> None:
+        status = self._server_status("online")
+        self.link.publish(status.topic, status.payload, retain=True)
+        alarms = self.alarms.current
+        self._tell(lambda w: w.on_alarms(alarms))
 
     def submit(self, job: WebJob | ViewJob) -> None:
         """From the web adapter's thread: a page's request (the same path as an MQTT one) or a read."""
@@ -233,8 +252,8 @@ class HallService:
             fn(*args)
         except Exception as exc:
             # The service keeps running; memory is rebuilt from the ledger, which is the truth.
-            if is_disk_full(exc):
-                self.complaints.say("disk_full", "the hall server's disk is full; waiting for space")
+            if storage_failure(exc) is not None:
+                self._storage_failed(exc)
             else:
                 log.exception("hall worker failed; reloading state from the ledger")
             self.engine = self._load_engine()
@@ -262,6 +281,8 @@ class HallService:
         if self.outbox.settle() != self.outbox.stored:
             if self._write(self.ledger.set_meta, "call_acked", self.outbox.acked):
                 self.outbox.stored = self.outbox.acked
+        if self.alarms.poll(now):
+            self._alarms_changed()
         self.ledger.checkpoint()
 
     def _process(self, batch: list[tuple[str, bytes]]) -> None:
@@ -324,10 +345,9 @@ class HallService:
             try:
                 self._commit(outcomes, stored, now)
             except Exception as exc:
-                err = ProtocolError("disk_full" if is_disk_full(exc) else "internal", "ledger write failed")
-                if err.code == "disk_full":
-                    self.complaints.say("disk_full", "the hall server's disk is full: requests are refused "
-                                        "with disk_full until there is space again")
+                err = ProtocolError(storage_failure(exc) or "internal", "ledger write failed")
+                if err.code != "internal":
+                    self._storage_failed(exc)
                 else:
                     log.exception("ledger write failed; %d replies become 'internal' errors", len(replies))
                 failed = True
@@ -435,7 +455,12 @@ class HallService:
         self.ledger.store(outcomes, stored, {"call_seq": self.engine.call_seq, "call_acked": acked,
                                              "day": self.ledger.day_number(self.engine.day)}, self.engine.day)
         self.outbox.stored = acked
-        self.complaints.clear("disk_full")
+        if self.alarms.storage_failed:
+            # It stores again: the complaint is over, and the alarm is looked at now, not in 30 s.
+            self.alarms.storage_failed = False
+            self.complaints.clear("storage trouble")
+            if self.alarms.poll(now, force=True):
+                self._alarms_changed()
 
     def _publish_call(self, call: Call) -> None:
         self.outbox.sent(call.seq, self.link.publish(self.topics.called, call.to_payload()))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from broker.model import Device
-from hall.protocol import Board, Call
+from hall.protocol import Alarm, Board, Call
 
 if TYPE_CHECKING:
     from broker.engine import Engine
@@ -56,3 +56,5 @@ class Watcher(Protocol):
     def on_board(self, board: Board, engine: Engine, now: float) -> None: ...
 
     def on_call(self, call: Call, engine: Engine) -> None: ...
+
+    def on_alarms(self, alarms: tuple[Alarm, ...]) -> None: ...

@@ -191,16 +191,34 @@ NO_PRINTER = "not_configured"
 
 
 @dataclass(frozen=True)
+class Alarm:
+    """Something the hall server's staff must act on (broker/alarms.py): only in the server's status."""
+    code: str       # 'disk_low' | 'disk_full' | 'read_only' | 'backup_stale' | ...
+    message: str    # Vietnamese, for the clerks' pages and the head's dashboard
+    detail: str     # English, for logs and `motcua status`
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "detail": self.detail}
+
+    @classmethod
+    def from_dict(cls, f: Fields) -> Alarm:
+        return cls(f.text("code"), f.text("message"), f.text("detail", ""))
+
+
+@dataclass(frozen=True)
 class Status:
     """A device's retained status (topic `device/{id}/status`)."""
     state: str                  # 'online' | 'offline'
     role: str = ""
     version: str = ""
     printer: str | None = None  # kiosks: one of PRINTER_STATES; None for devices without a printer
+    alarms: tuple[Alarm, ...] = ()   # the hall server's own status only (an addition within v1)
 
     def to_dict(self) -> dict[str, Any]:
-        """Only what is known: a display's status has no `printer`, a last will no `version`."""
-        full = {"state": self.state, "role": self.role, "version": self.version, "printer": self.printer}
+        """Only what is known: a display's status has no `printer`, a last will no `version`,
+        a server without alarms no `alarms` (so the v1 bytes are unchanged)."""
+        full = {"state": self.state, "role": self.role, "version": self.version, "printer": self.printer,
+                "alarms": [a.to_dict() for a in self.alarms] or None}
         return {k: v for k, v in full.items() if v not in (None, "")}
 
     def to_payload(self) -> bytes:
@@ -214,8 +232,12 @@ class Status:
         if state not in ("online", "offline"):
             raise ProtocolError(f.code, "'state' must be online or offline")
         printer = f.obj.get("printer")
+        try:
+            alarms = f.each("alarms", Alarm.from_dict, ())
+        except ProtocolError:
+            alarms = ()   # only the server sends alarms; a device's odd ones are not worth a refusal
         return cls(state, str(f.obj.get("role", ""))[:32], str(f.obj.get("version", ""))[:32],
-                   printer if isinstance(printer, str) else None)
+                   printer if isinstance(printer, str) else None, alarms)
 
     @classmethod
     def from_payload(cls, payload: bytes) -> Status:
@@ -372,7 +394,7 @@ class Reply:
         return cls.from_dict(message_fields(payload, "reply"), data_type)
 
 
-__all__ = ["Board", "Call", "CallRow", "CategoryInfo", "Config", "CounterHeld", "CounterInfo", "CounterPaused",
+__all__ = ["Alarm", "Board", "Call", "CallRow", "CategoryInfo", "Config", "CounterHeld", "CounterInfo", "CounterPaused",
            "CounterRow", "DEFAULT_TIMEZONE", "HallInfo", "HoursInfo", "KioskInfo", "NO_PRINTER", "PRINTER_STATES",
            "PriorityInfo", "Rated", "RatingInfo", "RatingScreenInfo", "ReasonInfo", "Reply", "ReplyData", "ReplyError",
            "ServiceInfo", "ServiceRow", "Status", "TicketIssued", "TicketState"]

@@ -22,6 +22,7 @@ from hall.catalog import Catalog
 from hall.payloads import (
     NO_PRINTER,
     PRINTER_STATES,
+    Alarm,
     Board,
     Call,
     CallRow,
@@ -273,7 +274,7 @@ def config_payload(cfg: HallConfig) -> bytes:
     return Config.from_hall(cfg).to_payload()
 
 
-__all__ = ["ACTIONS", "Action", "Board", "Broadcast", "Call", "CallRow", "Catalog", "CategoryInfo", "Config",
+__all__ = ["ACTIONS", "Action", "Alarm", "Board", "Broadcast", "Call", "CallRow", "Catalog", "CategoryInfo", "Config",
            "CounterHeld", "CounterInfo", "CounterPaused", "CounterRow", "ERRORS", "Fields", "HallInfo", "HoursInfo",
            "KioskInfo", "MAX_PAYLOAD", "Message", "NO_PRINTER", "PAYLOADS", "PRINTER_STATES", "PriorityInfo",
            "ProtocolError", "ROLES", "Rated", "RatingInfo", "RatingScreenInfo", "ReasonInfo", "Reply", "ReplyData",

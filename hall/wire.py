@@ -49,13 +49,14 @@ ERRORS: dict[str, tuple[str, str]] = {
     "counter_held": ("Quầy này đang do cán bộ khác làm việc.", "counter held by another clerk"),
     "counter_not_held": ("Bạn chưa nhận quầy này. Hãy chọn quầy trước.", "clerk does not hold this counter"),
     "disk_full": ("Hệ thống tạm ngưng cấp số, vui lòng báo cán bộ.", "the hall server's disk is full"),
+    "read_only": ("Hệ thống tạm ngưng cấp số, vui lòng báo cán bộ.", "the hall server's storage is read-only"),
     "internal": ("Lỗi hệ thống, vui lòng thử lại.", "internal error"),
 }
 
 # Refusals that say nothing about the request itself, only about the server at that moment:
 # they are not stored, so a retry with the same id may get a different answer. Every other
 # reply is final and stored with the request (same id, same answer — also after a crash).
-TRANSIENT = frozenset({"internal", "disk_full"})
+TRANSIENT = frozenset({"internal", "disk_full", "read_only"})
 
 
 class ProtocolError(Exception):

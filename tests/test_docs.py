@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import hall.config as hall_config
 import hall.device as hall_device
 from hall.config import WEEKDAYS, load_hall
-from hall.protocol import ACTIONS, ERRORS, Request, Status
+from hall.protocol import ACTIONS, ERRORS, Alarm, Request, Status
 from motcua_cli.paths import EXAMPLE_HALL, ROOT
 
 DOCS = ROOT / "docs"
@@ -182,7 +182,10 @@ def _engine_run():
         "config": json.loads(config_payload(cfg)),
         "board": json.loads(engine.board(now, 1).to_payload()),
         "called": json.loads(calls[0].to_payload()),
-        "status": {"v": 1, **{f.name: "x" for f in dataclasses.fields(Status)}},
+        # A device's status has no alarms; the hall server's own has them when there are any.
+        "status": {"v": 1, **{f.name: "x" for f in dataclasses.fields(Status) if f.name != "alarms"}},
+        "status server": json.loads(Status("online", "server", "0.1.0", None, (
+            Alarm("disk_low", "x", "x"),)).to_payload()),
     }
     return payloads, data
 

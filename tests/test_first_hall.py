@@ -17,6 +17,7 @@ from broker.mosquitto import BrokerPortBusy, mosquitto_binary
 from broker.server import DiskFull, HallServer
 from hall.client import HallClient
 from hall.config import load_hall
+from hall.protocol import Status, Topics
 from hall.tomlcheck import ConfigError
 from motcua_cli.demo_hall import write_demo_hall
 from tests.conftest import EXAMPLE, ROOT, free_port, read_db, wait_for
@@ -124,21 +125,44 @@ def fill(disk: Path) -> Path:
 
 def test_full_disk_says_so_logs_once_and_recovers_by_itself(hall_cfg, small_disk, clock, caplog):
     server = HallServer(hall_cfg, small_disk / "data", clock=clock).start()
-    kiosk = HallClient(server.add_device("kiosk-1", "kiosk")).start(wait=5)
+    statuses: list[Status] = []   # the hall server's retained status, as a dashboard hears it
+    server_status = Topics(hall_cfg.id).server_status
+
+    def heard(topic: str, payload: bytes) -> None:   # paho's thread
+        if topic == server_status:
+            statuses.append(Status.from_payload(payload))
+
+    kiosk = HallClient(server.add_device("kiosk-1", "kiosk"), subscribe=["server_status"], on_message=heard).start(wait=5)
+    alarms = lambda: [a.code for a in statuses[-1].alarms] if statuses else None  # noqa: E731
     try:
         assert kiosk.request("take-ticket", {"service": "ho-tich"})["data"]["ticket"] == "1001"
+        # 3 MB is "almost full" for a hall (under 100 MB): said from the start.
+        wait_for(lambda: alarms() == ["disk_low"], timeout=5)
         filler = fill(small_disk)
         caplog.set_level(logging.INFO, logger="motcua")
-        refusals = [kiosk.request("take-ticket", {"service": "ho-tich"}) for _ in range(5)]
+        # SQLite writes on into WAL pages it already has (after a checkpoint it reuses them): a few
+        # numbers may still be issued, and stored, before the ledger needs a block the disk lacks.
+        issued = ["1001"]
+        for _ in range(500):
+            r = kiosk.request("take-ticket", {"service": "ho-tich"})
+            if not r["ok"]:
+                break
+            issued.append(r["data"]["ticket"])
+        refusals = [r] + [kiosk.request("take-ticket", {"service": "ho-tich"}) for _ in range(4)]
         assert all(r["error"] == {"code": "disk_full", "message": "Hệ thống tạm ngưng cấp số, vui lòng báo cán bộ."}
                    for r in refusals)
         full = [r for r in caplog.records if "disk is full" in r.getMessage()]
         assert len(full) == 1, "said once a minute, not once per request"
         assert not [r for r in caplog.records if r.exc_info], "no traceback"
+        # The alarm is in the retained status at once (the first refused write raised it).
+        wait_for(lambda: alarms() == ["disk_full"], timeout=5)
+        assert "đầy" in statuses[-1].alarms[0].message
         filler.unlink()
         # Space is back: the same service issues the next number, none lost, none doubled.
-        assert kiosk.request("take-ticket", {"service": "ho-tich"})["data"]["ticket"] == "1002"
-        assert read_db(server).execute("SELECT label FROM tickets ORDER BY seq").fetchall() == [("1001",), ("1002",)]
+        issued.append(kiosk.request("take-ticket", {"service": "ho-tich"})["data"]["ticket"])
+        assert issued == [str(1001 + i) for i in range(len(issued))]
+        assert read_db(server).execute("SELECT label FROM tickets ORDER BY seq").fetchall() == [(n,) for n in issued]
+        wait_for(lambda: alarms() == ["disk_low"], timeout=5)   # full is over, as soon as it stores again
     finally:
         kiosk.stop()
         server.stop()

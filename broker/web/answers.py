@@ -41,7 +41,7 @@ WEB_ERRORS: dict[str, tuple[str, str]] = {
 _STATUS = {"bad_json": 400, "bad_version": 400, "too_large": 413, "bad_request": 400, "unknown_action": 404,
            "unknown_device": 403, "forbidden": 403, "wrong_counter": 403, "unknown_service": 404,
            "unknown_counter": 404, "unknown_priority": 404, "unknown_ticket": 404, "counter_held": 403,
-           "counter_not_held": 403, "disk_full": 503, "internal": 503}
+           "counter_not_held": 403, "disk_full": 503, "read_only": 503, "internal": 503}
 
 
 class Refused(Exception):

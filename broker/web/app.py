@@ -34,7 +34,7 @@ from broker.staff import Staff, StaffMember
 from broker.web.answers import PAGE_HEADERS, Refused, ok, refused
 from broker.web.clerks import Clerks
 from broker.web.desk import Desk, DeskTimeout
-from broker.web.live import Live, Message, clerk_view, sse
+from broker.web.live import Live, Message, alarms_message, clerk_view, sse
 from broker.web.openapi import ENDPOINTS, document
 from broker.web.sessions import Sessions
 from broker.web.tickets import Tickets
@@ -146,7 +146,8 @@ class WebApp:
         async def still() -> bool:
             return self.sessions.find(request.cookies.get("motcua_session"), self.day()) is not None
 
-        return StreamingResponse(sse(feed, [first], dress, still, live.drop), media_type="text/event-stream",
+        alarms = alarms_message(self.service.alarms.current)
+        return StreamingResponse(sse(feed, [first, alarms], dress, still, live.drop), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     # --- lifecycle and errors ------------------------------------------------------

@@ -1,7 +1,7 @@
 """Live updates for the pages: Server-Sent Events fed from the hall service's worker.
 
     live = Live(loop); service.watchers.append(live)
-    feed = live.clerk_feed(staff_id)        # `counter` / `counters` / `call` events for one clerk's page
+    feed = live.clerk_feed(staff_id)        # `counter` / `counters` / `call` / `alarms` events for one clerk's page
     feed = live.ticket_feed(ticket_id)      # `ticket` / `gone` events for one ticket's page
     StreamingResponse(sse(feed, first, still_valid), media_type="text/event-stream")
 
@@ -21,13 +21,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from broker.web.views import counter_choices, counter_view, held_counter, ticket_view
-from hall.protocol import Board, Call
+from hall.protocol import Alarm, Board, Call
 
 if TYPE_CHECKING:
     from broker.engine import Engine
 
 KEEPALIVE_S = 15.0   # the pages call a stream dead after 35 s without a word
 Message = tuple[str, dict[str, Any]]
+VIEWS = ("counter", "counters")   # a clerk's page shows one of these at a time
 
 
 class Feed:
@@ -61,8 +62,10 @@ class Feed:
         out += [("call", c) for c in self._calls]
         self._latest, self._calls = {}, []
         for k, d in out:
-            if k != "call":
-                self.sent = {k: d}   # a page shows one view at a time: `counter` or `counters`
+            if k in VIEWS:
+                self.sent = {**{s: v for s, v in self.sent.items() if s not in VIEWS}, k: d}
+            elif k != "call":
+                self.sent[k] = d
         return out
 
 
@@ -112,6 +115,12 @@ class Live:
                 clerk_message[held] = clerk_view(engine, held, now)
             feed.offer(clerk_message[held])
 
+    def on_alarms(self, alarms: tuple[Alarm, ...]) -> None:
+        with self._lock:
+            feeds = [f for f in self._feeds if f.staff is not None]
+        for feed in feeds:
+            feed.offer(alarms_message(alarms))
+
     def on_call(self, call: Call, engine: Engine) -> None:
         data = {"ticket": call.ticket, "counter": call.counter, "service": call.service, "recall": call.recall,
                 "at": call.at}
@@ -126,6 +135,11 @@ def clerk_view(engine: Engine, counter: int | None, now: float) -> Message:
     if counter is not None:
         return "counter", counter_view(engine, counter, now).to_dict()
     return "counters", {"counters": [c.to_dict() for c in counter_choices(engine)]}
+
+
+def alarms_message(alarms: tuple[Alarm, ...]) -> Message:
+    """What the hall server warns its clerks of (broker/alarms.py): shown in a band until it is over."""
+    return "alarms", {"alarms": [{"code": a.code, "message": a.message} for a in alarms]}
 
 
 def event(kind: str, data: dict[str, Any]) -> str:

@@ -89,6 +89,7 @@
     if (S.live) S.live.stop();
     S.live = null;
     S.me = S.counter = S.view = S.pending = null;
+    showAlarms(null);   // only a logged-in page hears of them
     api.setCsrf(null);
     show('s-staff');
     if (S.hall) $('hall-name').textContent = S.hall.hall.name;
@@ -351,6 +352,18 @@
     }
   }
 
+  /** The hall server's alarms ({alarms: [{code, message}]}): a band that stays until they are over. */
+  function showAlarms(d) {
+    var box = $('alarms'), list = (d && d.alarms) || [];
+    box.textContent = '';
+    list.forEach(function (a) {
+      var p = document.createElement('p');
+      p.textContent = '⚠ ' + a.message;
+      box.appendChild(p);
+    });
+    box.hidden = list.length === 0;
+  }
+
   function startLive() {
     if (S.live) S.live.stop();
     S.live = new M.Live('/api/live', {
@@ -364,6 +377,7 @@
         else if (shown('s-main')) checkStillHeld();
       },
       call: showCall,
+      alarms: showAlarms,
       ended: function () {
         showStaff();
         banner('Phiên làm việc đã kết thúc. Vui lòng đăng nhập lại.');

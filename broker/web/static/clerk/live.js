@@ -1,6 +1,6 @@
 /* The session's live stream (GET /api/live, server-sent events) and the "Mất kết nối" band.
  *
- *   var live = new Motcua.Live('/api/live', {counter: fn, counters: fn, call: fn, ended: fn,
+ *   var live = new Motcua.Live('/api/live', {counter: fn, counters: fn, call: fn, alarms: fn, ended: fn,
  *                                            down: fn, up: fn});
  *   live.start(); live.stop();
  *
@@ -16,7 +16,7 @@
   'use strict';
   var M = window.Motcua = window.Motcua || {};
   var SILENCE_MS = 35000;
-  var EVENTS = ['counter', 'counters', 'call', 'ended', 'keepalive'];
+  var EVENTS = ['counter', 'counters', 'call', 'alarms', 'ended', 'keepalive'];
 
   function Live(url, handlers) {
     this.url = url;
