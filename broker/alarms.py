@@ -5,7 +5,7 @@ looking at it; the hall must not lose data silently. The hall service polls thes
 tick, puts the alarms in its retained status (`device/hall/status`, so a dashboard can show them),
 on every clerk's page, and `motcua status` prints them.
 
-    alarms = HallAlarms(data_dir)          # extra checks: HallAlarms(data_dir, checks=[backup_alarm])
+    alarms = HallAlarms(data_dir, checks=[backup_check(cfg.zone)])
     if alarms.poll(now):                   # True when the set of alarms changed
         publish(alarms.current)            # a tuple of hall.payloads.Alarm
 """
@@ -19,6 +19,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from broker.ledger import LOW_SPACE
 from hall.payloads import Alarm
@@ -68,6 +69,16 @@ def storage_alarms(data_dir: Path, now: float = 0.0) -> list[Alarm]:
         return [Alarm("disk_low", f"Ổ lưu trữ của máy chủ sắp đầy (còn {mb} MB). Báo người quản trị "
                       "để giải phóng dung lượng.", f"the disk of {data_dir} is almost full ({mb} MB free)")]
     return []
+
+
+def backup_check(zone: ZoneInfo) -> Check:
+    """The nightly backup (broker/backup_schedule.py): an alarm when the last good one is over 2 days old."""
+    def check(data_dir: Path, now: float) -> list[Alarm]:
+        from broker.backup_schedule import backup_status   # the backup modules only when the hall runs
+        status = backup_status(data_dir, now)
+        vi, en = status.warning_vi(zone), status.warning_en(zone)
+        return [Alarm("backup_stale", vi, en or "")] if vi else []
+    return check
 
 
 class HallAlarms:

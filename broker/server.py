@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from broker.alarms import backup_check
+from broker.backup_schedule import BackupSchedule
 from broker.catalog_file import CATALOG_FILE
 from broker.complaints import Complaints
 from broker.datalock import DataLock
@@ -114,6 +116,7 @@ class HallServer:
         self.web: WebServer | None = None   # the clerk's and the ticket's pages
         self._stop = threading.Event()
         self._watch = threading.Thread(target=self._watch_broker, name="broker-watch", daemon=True)
+        self._backups: threading.Thread | None = None   # the nightly backup (broker/backup_schedule.py)
 
     def start(self) -> HallServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -135,13 +138,20 @@ class HallServer:
         key = hall_key(secret)
         self.service = HallService(self.cfg, self.ledger, "127.0.0.1", self.cfg.mqtt_port, secret,
                                    clock=self.clock, version=VERSION,
-                                   catalog_path=self.data_dir / CATALOG_FILE, page_key=key).start()
+                                   catalog_path=self.data_dir / CATALOG_FILE, page_key=key,
+                                   alarm_checks=(backup_check(self.cfg.zone),)).start()
         if not self.service.connected.wait(10):
             raise RuntimeError("the hall service could not connect to its Mosquitto")
         # Imported here: `motcua device add` and the other commands on a hall server need no web stack.
         from broker.web.app import WebServer
         self.web = WebServer(self.service, self.data_dir / "staff.db", self.cfg, key, VERSION).start()
         self._watch.start()
+        # Its own thread, not the hall worker's: a backup takes seconds, with its own SQLite connections.
+        schedule = BackupSchedule(self.data_dir, self.cfg, folder=self.cfg.backup_folder or None,
+                                  hour=self.cfg.backup_hour)
+        self._backups = threading.Thread(target=schedule.loop, args=(self._stop, self.clock), name="backup",
+                                         daemon=True)
+        self._backups.start()
         return self
 
     def add_device(self, device_id: str, role: str, counter: int | None = None) -> DeviceConfig:
@@ -176,6 +186,9 @@ class HallServer:
 
     def stop(self, keep_broker: bool = False) -> None:
         self.stop_watchdog()
+        if self._backups is not None:
+            self._backups.join(30)   # a backup under way finishes first
+            self._backups = None
         if self.web is not None:
             self.web.stop()
             self.web = None

@@ -181,6 +181,9 @@ class HallConfig:
     services: tuple[Service, ...] = doc("The services ([[services]]).")
     rating_screen: RatingScreen = doc("How a rating is asked for ([rating_screen]).",
                                       RatingScreen(30, 1, DEFAULT_REASONS))
+    backup_folder: str = doc("[backup] folder: where the nightly backup goes when no prepared USB stick "
+                             "is plugged in ('' = the data folder's backups/).", "")
+    backup_hour: int = doc("[backup] hour: the nightly backup runs at this local hour or soon after (0-23).", 2)
 
     def service(self, service_id: str) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)
@@ -363,11 +366,17 @@ def load_hall(path: str | Path) -> HallConfig:
     d.done()
     rating = _rating(root)
     rating_screen = _rating_screen(root.table("rating_screen", optional=True), len(rating))
+    b = root.table("backup", optional=True)
+    backup_folder = b.text("folder", "", allow_empty=True, max_len=300)
+    check(b, "folder", not backup_folder or backup_folder.startswith("/"), "must be an absolute path, e.g. /srv/motcua-backups")
+    backup_hour = b.integer("hour", 2, low=0, high=23)
+    b.done()
     counters = _counters(root)
     services = _services(root, {c.id for c in counters})
     root.done()
     return HallConfig(hall_id, name, name_en, tz, lookup, bind, mqtt_port, http_port, hours,
-                      priority, per_minute, footer, rating, notice, counters, services, rating_screen)
+                      priority, per_minute, footer, rating, notice, counters, services, rating_screen,
+                      backup_folder, backup_hour)
 
 
 def _repeated(ids: list) -> str:

@@ -240,6 +240,10 @@ def parser() -> argparse.ArgumentParser:
     catalog_cmd.add_parser(sub)
     from motcua_cli import staff_cmd
     staff_cmd.add_parser(sub, existing_hall_data)
+    from motcua_cli import backup_cmd
+    backup_cmd.add_parser(sub)
+    from motcua_cli import status_cmd
+    status_cmd.add_parser(sub, DATA_DIR, str(EXAMPLE_HALL))
 
     dm = sub.add_parser("demo", help="the whole hall on this machine, with a simulated day")
     dm.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: until Ctrl+C)")
