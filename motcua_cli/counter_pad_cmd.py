@@ -55,7 +55,9 @@ def run_counter_pad(device_toml: str | Path, size: tuple[int, int] = (800, 480),
     from kivy.clock import Clock
 
     from kiosk.counter_pad.app import CounterPadApp
+    from ui import watchdog
     app = CounterPadApp(dev)
+    watchdog.attach(app)      # systemd's READY and WATCHDOG (docs/deploy.md); nothing without systemd
     if probe:
         from ui.probe import attach
         attach(app)

@@ -65,7 +65,9 @@ def run_display(device_toml: str | Path, size: tuple[int, int] = (1920, 1080), f
     from kivy.clock import Clock
 
     from display.app import DisplayApp
+    from ui import watchdog
     app = DisplayApp(dev, cfg)
+    watchdog.attach(app)      # systemd's READY and WATCHDOG (docs/deploy.md); nothing without systemd
     if probe:
         from ui.probe import attach
         attach(app)

@@ -67,7 +67,9 @@ def run_kiosk(device_toml: str | Path, size: tuple[int, int] = (800, 480), fulls
     from kiosk.screens import window
     prepare_kivy(window(size, fullscreen))
     from kiosk.app import KioskApp
+    from ui import watchdog
     app = KioskApp(dev, printer_cfg, folder / f"{dev.id}-spool.db", Settings(idle_s=idle_s))
+    watchdog.attach(app)      # systemd's READY and WATCHDOG (docs/deploy.md); nothing without systemd
     if probe:
         from ui.probe import attach
         attach(app)

@@ -1,16 +1,19 @@
-"""The checked-in systemd unit lints clean, and `motcua serve` speaks sd_notify to it."""
+"""The checked-in hall unit lints clean, and `motcua serve` speaks sd_notify to it (the other units and
+every unit's exposure score: tests/test_device_units.py)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_for
 from tests.hallproc import HallProcess
+from tests.test_device_units import Notifications
 
 UNIT = ROOT / "systemd" / "motcua-hall.service"
 
@@ -49,3 +52,55 @@ def test_serve_reports_ready_and_pings_the_watchdog(tmp_path):
     finally:
         hall.stop()
         sock.close()
+
+
+# The worker hangs for real: a sitecustomize.py of the test's (on PYTHONPATH; the product has no test
+# hook) makes SIGUSR1 give the hall service an inbox whose lock is already held, so the worker's next
+# inbox.get() never returns — a deadlock inside the real worker loop, while the main thread (the
+# one that pings) runs on. SIGSTOP would stop every thread and prove nothing about healthy().
+WORKER_HANG_SITE = '''
+import gc, os, queue, signal
+
+def _hang(signum, frame):
+    for obj in gc.get_objects():
+        if type(obj).__name__ == "HallService":
+            locked = queue.Queue()
+            locked.mutex.acquire()
+            obj.inbox = locked
+            with open(os.environ["MOTCUA_TEST_HANG_MARK"], "w") as f:
+                f.write("worker")
+
+signal.signal(signal.SIGUSR1, _hang)
+'''
+
+
+def test_serve_stops_pinging_when_its_worker_hangs(tmp_path):
+    from broker.service import TICK_S
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(WORKER_HANG_SITE)
+    notes = Notifications(tmp_path / "notify.sock")
+    mark = tmp_path / "hung"
+    hall = HallProcess(tmp_path, "sd-worker")
+    extra = {"NOTIFY_SOCKET": str(notes.path), "WATCHDOG_USEC": "600000", "PYTHONPATH": str(site),
+             "MOTCUA_TEST_HANG_MARK": str(mark)}
+    os.environ.update(extra)
+    try:
+        hall.start()
+    finally:
+        for key in extra:
+            del os.environ[key]
+    try:
+        notes.until(lambda m: m == "READY=1", timeout=15)
+        before = notes.pings_in(3.0)
+        assert before >= 5
+        hall.proc.send_signal(signal.SIGUSR1)
+        wait_for(mark.exists, timeout=5)
+        # healthy() allows the worker 10 ticks before it counts as hung; the pings may run that long.
+        notes.pings_in(10 * TICK_S + 1.0)
+        assert hall.proc.poll() is None
+        assert (before, notes.pings_in(3.0)) == (before, 0)
+    finally:
+        hall.kill()      # SIGTERM would wait on the worker's inbox, which the hang holds
+        hall.stop()
+        notes.close()
