@@ -446,9 +446,11 @@ class HallService:
         except ProtocolError as err:
             log.warning("bad status from %s: %s", device_id, err)
             return
-        self.statuses[device_id] = asdict(status)
+        # Stored as devices have always sent it: alarms are the hall server's own, never a device's.
+        fields = {k: v for k, v in asdict(status).items() if k != "alarms"}
+        self.statuses[device_id] = fields
         # Only shown by `device list`: a full disk must not cost the batch it came in.
-        self._write(self.ledger.set_status, device_id, encode(asdict(status)).decode(), now)
+        self._write(self.ledger.set_status, device_id, encode(fields).decode(), now)
 
     def _commit(self, outcomes: list[Outcome], stored: list[Stored], now: float) -> None:
         acked = self.outbox.settle()
