@@ -45,6 +45,7 @@ from hall.catalog import Catalog, Elsewhere, Procedure, SearchTerms
 NAME, ALIAS, FIELD, BODY = 1.0, 0.8, 0.5, 0.25
 # How it matched: a typo never outranks what the citizen typed correctly.
 EXACT, PREFIX, FUZZY = 1.0, 0.75, 0.45
+SLIP_OF_WORD = 0.2     # a word of the posted text ("điện") is a real word: its slip ("điều") is a guess
 PREFIX_OF_WORD = 0.35  # the last word is a whole word of the catalog: "than" means thân, a bit "thành"
 SYNONYM = 0.85         # a synonym's words, against a literal match
 FILLER = 0.2           # the weight of a filler word ("tôi", "muốn")
@@ -66,6 +67,9 @@ _DROP_MARKS = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "Ð": "d"})
 _WORD = re.compile(r"[a-z0-9]+")
 _FINAL_Y = re.compile(r"^([^aeiouy]+)y$")       # kỳ/kì, lý/lí, sỹ/sĩ: one syllable written two ways
 _VOWELS = set("aeiouy")
+_SLIPS = (FUZZY, SLIP_OF_WORD)
+# Words a procedure's name uses for doing it again: "Đổi, cấp lại Giấy X" is the rarer case of "… cấp Giấy X".
+_AGAIN = frozenset({"lai", "doi"})
 
 
 def fold(text: str) -> str:
@@ -174,12 +178,18 @@ class SearchIndex:
         self._elsewhere = sorted(((tuple(terms(w)), e) for e in terms_of.elsewhere for w in e.words
                                   if not self._named_phrase(tuple(terms(w)))), key=lambda x: -len(x[0]))
         # "Đăng ký lại khai sinh" is "Đăng ký khai sinh" and a word more: the rarer case of the same thing.
+        # So is "Đổi, cấp lại Giấy xác nhận khuyết tật" of "Xác định … và cấp Giấy xác nhận khuyết tật":
+        # without its words of doing again it is one of the acts the other's name joins with "và". What
+        # makes it rarer is what its name and keywords say and the other's do not ("lại", "mất", "hỏng").
         self._variants: dict[int, list[tuple[int, set[str]]]] = {}
         names = [set(ph[0]) for ph in self._phrases]
+        acts = [_acts(ph[0]) for ph in self._phrases]
+        said_by = [set().union(*map(set, phrases)) - self._filler for phrases in self._phrases]
         for b, nb in enumerate(names):
+            again = nb - _AGAIN
             for a, na in enumerate(names):
-                if a != b and na and na < nb:
-                    self._variants.setdefault(b, []).append((a, nb - na))
+                if a != b and na and (na < nb or (again != nb and again in acts[a])):
+                    self._variants.setdefault(b, []).append((a, said_by[b] - said_by[a]))
         self._cache: dict[tuple[str, bool], dict[str, float]] = {}
 
     # --- searching ----------------------------------------------------------------------------
@@ -272,7 +282,7 @@ class SearchIndex:
                     for w, how in found.items():
                         seen[r >= u.synonym_from].add(w)
                         for i, zone in self._postings[w].items():
-                            if how == FUZZY and zone <= BODY:
+                            if how in _SLIPS and zone <= BODY:
                                 continue      # a slip against the posted text is noise, not meaning
                             s = how * zone
                             if s > wbest.get(i, 0.0):
@@ -353,6 +363,8 @@ class SearchIndex:
             start = PREFIX_OF_WORD if term in self._named else PREFIX
             for w in self._prefixes.get(term, ()):
                 found[w] = start
+        # The posted text holds it ("dien": điện tử, đại diện): the citizen may well mean that word.
+        slip = FUZZY if term not in self._postings else SLIP_OF_WORD
         if not named and len(term) >= FUZZY_MIN:
             dels = _deletes(term)
             # term = word - a letter: in _deletes[term]; term = word + a letter: a delete of term is the
@@ -361,10 +373,10 @@ class SearchIndex:
             candidates += [d for d in dels if d in self._named]
             for w in candidates:
                 if w not in found and w[0] == term[0] and one_slip(term, w):
-                    found[w] = FUZZY
+                    found[w] = slip
         if not named:
             for w in self._sounds.get(sound(term), ()):
-                found.setdefault(w, FUZZY)
+                found.setdefault(w, slip)
         if term in self._postings:
             found[term] = EXACT
         if len(self._cache) > 512:       # bounded: a kiosk runs for months
@@ -383,6 +395,18 @@ def _body(p: Procedure) -> str:
     parts = [*p.steps, *p.channels, *(d.name for d in p.documents), p.time_limit, p.fee, p.applicants,
              p.agency, p.result, *p.legal_basis, *p.forms, p.requirements]
     return " ".join(parts)
+
+
+def _acts(name: list[str]) -> list[set[str]]:
+    """A name's words, and those of each act it joins with "và" ("Xác định … và cấp Giấy …")."""
+    parts, part = [set(name)], set()
+    for w in name:
+        if w == "va":
+            parts.append(part)
+            part = set()
+        else:
+            part.add(w)
+    return parts + [part] if len(parts) > 1 else parts
 
 
 def _deletes(word: str) -> set[str]:

@@ -182,3 +182,55 @@ def test_check_report_from_the_command_line():
     assert res.returncode == 0, res.stderr
     assert "unverified: " in res.stdout and "each with its source" in res.stdout
     assert "\n  time_limit" in res.stdout and "cả thủ tục chưa được đối chiếu" in res.stdout
+
+
+# --- the procedures added on 2026-12-02 (issue 11, part 1) ------------------------------------------------
+
+def test_contract_certification_time_limit_is_decree_23_article_37(cat):
+    p = cat.procedure("chung-thuc-hop-dong-giao-dich")
+    # "không quá 02 (hai) ngày làm việc, kể từ ngày nhận đủ hồ sơ ... hoặc có thể kéo dài hơn theo thỏa thuận"
+    assert p.time_limit.startswith("Không quá 02 ngày làm việc") and "chưa được kiểm chứng" not in p.time_limit
+    assert p.is_verified("time_limit") and "23/2015/NĐ-CP, Điều 37" in p.checked.source("time_limit")
+
+
+def test_foreign_element_birth_and_marriage_are_registered_at_the_commune(cat):
+    ids = {p.id for p in cat.procedures_of("ho-tich")}
+    assert {"dang-ky-khai-sinh-co-yeu-to-nuoc-ngoai", "dang-ky-ket-hon-co-yeu-to-nuoc-ngoai"} <= ids
+    for pid in ("dang-ky-khai-sinh-co-yeu-to-nuoc-ngoai", "dang-ky-ket-hon-co-yeu-to-nuoc-ngoai"):
+        p = cat.procedure(pid)
+        assert "xã Dang Kang" in p.agency and not p.is_verified("agency")
+        # The move from the district (NĐ 120/2025/NĐ-CP, Điều 4) was read only second-hand: said so.
+        assert "120/2025/NĐ-CP" in p.checked.reason("agency")
+        assert any("120/2025/NĐ-CP" in b for b in p.legal_basis)
+        assert not p.is_verified("fee")                     # the province's rate was not found
+    marriage = cat.procedure("dang-ky-ket-hon-co-yeu-to-nuoc-ngoai")
+    assert marriage.time_limit.startswith("15 ngày") and "Điều 38 khoản 2" in marriage.checked.source("time_limit")
+    assert any("tổ chức y tế" in d.name for d in marriage.documents)          # Luật Hộ tịch Điều 38(1)
+    assert any("hộ chiếu" in d.name.lower() and d.kind == "bản sao" for d in marriage.documents)
+    birth = cat.procedure("dang-ky-khai-sinh-co-yeu-to-nuoc-ngoai")
+    assert any("chọn quốc tịch" in d.name for d in birth.documents)          # Luật Hộ tịch Điều 36(1)
+    assert "Điều 36 khoản 1" in birth.checked.source("documents")
+
+
+def test_monthly_social_allowance_is_decided_by_the_commune_chairman_and_claims_nothing_unread(cat):
+    p = cat.procedure("tro-cap-xa-hoi-hang-thang")
+    assert p.field == "bao-tro-xa-hoi" and p.agency == "Chủ tịch Ủy ban nhân dân xã Dang Kang."
+    assert any(all(m in f for m in ("1a", "1b", "1c", "1d", "1đ", "20/2021/NĐ-CP")) for f in p.forms)
+    assert "huyện" not in p.time_limit.replace("không còn bước của cấp huyện", "")
+    # NĐ 76/2024 (mức chuẩn) and NĐ 147/2025 (the commune's power) could not be read: nothing is shown as
+    # verified and no amount of money is posted.
+    assert p.unverified == ITEMS
+    assert "147/2025/NĐ-CP" in p.checked.reason("agency") and "147/2025/NĐ-CP" in p.checked.reason("time_limit")
+    assert not re.search(r"\d{3}\.000", " ".join([p.result, p.requirements, p.fee]))
+
+
+def test_first_land_registration_is_the_communes_and_transfers_stay_elsewhere(cat):
+    from hall.search import SearchIndex
+    p = cat.procedure("dang-ky-dat-dai-cap-giay-chung-nhan-lan-dau")
+    assert p.field == "dat-dai" and p.unverified == ITEMS         # NĐ 151/2025 read only second-hand
+    assert "151/2025/NĐ-CP" in p.checked.reason("steps")
+    index = SearchIndex(cat)
+    found = index.answer("cap so do")
+    assert found.found and found.hits[0].procedure.id == p.id
+    away = index.answer("sang ten so do")
+    assert not away.found and "Văn phòng đăng ký đất đai" in away.where

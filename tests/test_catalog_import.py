@@ -72,7 +72,7 @@ def test_import_reaches_subscribed_kiosks_at_once_and_later_ones_too(hall, conne
     res = motcua("catalog", "import", str(CATALOG), "--config", str(hall_toml(tmp_path, hall.cfg)),
                  "--data", str(hall.data_dir))
     assert res.returncode == 0, res.stderr
-    assert "published retained on" in res.stdout and "31 procedures in 9 fields" in res.stdout
+    assert "published retained on" in res.stdout and "35 procedures in 9 fields" in res.stdout
     want = load_catalog(CATALOG).version
     assert wait_for(lambda: display.versions()) == [want]
     assert (hall.data_dir / "catalog.json").read_bytes() == load_catalog(CATALOG).to_payload()
@@ -233,7 +233,7 @@ def test_an_import_beside_a_service_that_does_not_publish_fails_loudly(hall_cfg,
 
 def test_catalog_check_cli(tmp_path):
     ok = motcua("catalog", "check", str(CATALOG), "--config", str(ROOT / "examples" / "dang-kang" / "hall.toml"))
-    assert ok.returncode == 0 and "OK — 31 procedures in 9 fields" in ok.stdout and "Hộ tịch 13" in ok.stdout
+    assert ok.returncode == 0 and "OK — 35 procedures in 9 fields" in ok.stdout and "Hộ tịch 15" in ok.stdout
     bad = tmp_path / "catalog.toml"
     bad.write_text(CATALOG.read_text(encoding="utf-8").replace('fee = "Miễn lệ phí."', 'fee = ""', 1),
                    encoding="utf-8")

@@ -48,14 +48,7 @@ def test_hit_rates_on_the_kiosk_typed_key_by_key(outcomes):
     assert r["hit2"] >= 0.98, missed
 
 
-# The one out-of-scope query the ranking gets wrong, kept visible rather than special-cased: without
-# accents "dong tien" (đóng tiền) is "động tiên" of "Lao động tiên tiến", in order (docs/catalog.md).
-KNOWN_MISSES = {"dong tien dien"}
-
-
-@pytest.mark.parametrize("q", [
-    pytest.param(q, marks=pytest.mark.xfail(strict=True, reason="homograph: đóng tiền / Lao động tiên tiến"))
-    if q["q"] in KNOWN_MISSES else q for q in QUERIES if q["expect"] == "none"], ids=lambda q: q["q"])
+@pytest.mark.parametrize("q", [q for q in QUERIES if q["expect"] == "none"], ids=lambda q: q["q"])
 def test_out_of_scope_is_not_found_with_its_hint(outcomes, q):
     o = next(o for o in outcomes if o.query == q["q"])
     assert not o.found and o.ids == (), f"{q['q']!r} listed {o.ids[:3]}"
