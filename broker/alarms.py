@@ -74,7 +74,7 @@ def storage_alarms(data_dir: Path, now: float = 0.0) -> list[Alarm]:
 def backup_check(zone: ZoneInfo) -> Check:
     """The nightly backup (broker/backup_schedule.py): an alarm when the last good one is over 2 days old."""
     def check(data_dir: Path, now: float) -> list[Alarm]:
-        from broker.backup_schedule import backup_status   # the backup modules only when the hall runs
+        from broker.backup_schedule import backup_status  # the backup modules only when the hall runs
         status = backup_status(data_dir, now)
         vi, en = status.warning_vi(zone), status.warning_en(zone)
         return [Alarm("backup_stale", vi, en or "")] if vi else []

@@ -144,7 +144,8 @@ class HallService:
         what = ("disk is full" if storage_failure(exc) == "disk_full" else
                 "storage is read-only (an SD card failing?)")
         self.complaints.say("storage trouble", f"the hall server's {what}: nothing can be stored and requests "
-                            "are refused (kiosks are told to ask a clerk) until it can store again; it resumes by itself")
+                            "are refused (kiosks are told to ask a clerk) until it can store again; "
+                            "it resumes by itself")
         self.alarms.storage_failed = True
         if self.alarms.poll(self.clock(), force=True):
             self._alarms_changed()
@@ -446,9 +447,9 @@ class HallService:
         except ProtocolError as err:
             log.warning("bad status from %s: %s", device_id, err)
             return
+        self.statuses[device_id] = asdict(status)
         # Stored as devices have always sent it: alarms are the hall server's own, never a device's.
         fields = {k: v for k, v in asdict(status).items() if k != "alarms"}
-        self.statuses[device_id] = fields
         # Only shown by `device list`: a full disk must not cost the batch it came in.
         self._write(self.ledger.set_status, device_id, encode(fields).decode(), now)
 

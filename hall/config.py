@@ -368,7 +368,8 @@ def load_hall(path: str | Path) -> HallConfig:
     rating_screen = _rating_screen(root.table("rating_screen", optional=True), len(rating))
     b = root.table("backup", optional=True)
     backup_folder = b.text("folder", "", allow_empty=True, max_len=300)
-    check(b, "folder", not backup_folder or backup_folder.startswith("/"), "must be an absolute path, e.g. /srv/motcua-backups")
+    check(b, "folder", not backup_folder or backup_folder.startswith("/"),
+          "must be an absolute path, e.g. /srv/motcua-backups")
     backup_hour = b.integer("hour", 2, low=0, high=23)
     b.done()
     counters = _counters(root)

@@ -399,7 +399,8 @@ def _body(p: Procedure) -> str:
 
 def _acts(name: list[str]) -> list[set[str]]:
     """A name's words, and those of each act it joins with "và" ("Xác định … và cấp Giấy …")."""
-    parts, part = [set(name)], set()
+    parts: list[set[str]] = [set(name)]
+    part: set[str] = set()
     for w in name:
         if w == "va":
             parts.append(part)

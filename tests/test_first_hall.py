@@ -132,7 +132,8 @@ def test_full_disk_says_so_logs_once_and_recovers_by_itself(hall_cfg, small_disk
         if topic == server_status:
             statuses.append(Status.from_payload(payload))
 
-    kiosk = HallClient(server.add_device("kiosk-1", "kiosk"), subscribe=["server_status"], on_message=heard).start(wait=5)
+    kiosk = HallClient(server.add_device("kiosk-1", "kiosk"), subscribe=["server_status"],
+                       on_message=heard).start(wait=5)
     alarms = lambda: [a.code for a in statuses[-1].alarms] if statuses else None  # noqa: E731
     try:
         assert kiosk.request("take-ticket", {"service": "ho-tich"})["data"]["ticket"] == "1001"
