@@ -30,7 +30,8 @@ from pathlib import Path
 
 from bench._hall import bench_line, machine_note, pct, verdict
 from hall.catalog import Catalog, load_catalog, make_catalog
-from hall.search import SearchIndex, fold
+from hall.search import SearchIndex
+from hall.search_words import fold
 from kiosk.model import KioskModel
 from kiosk.procedures import KioskCatalog, SearchResult
 from motcua_cli.paths import EXAMPLE_CATALOG

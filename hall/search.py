@@ -5,8 +5,9 @@
     a = index.answer("lam can cuoc")          # what the kiosk shows: a.found, a.hits, a.where
     index.search("")                          # every procedure, in catalog order
 
-Long because: the ranking's rules (kinds of match, weights, the name bonus, "not found") work
-on one index and read best together; the hall's words come from hall.catalog_search.
+The ranking's rules (kinds of match, weights, the name bonus, "not found") work on one index and
+read best together; the words themselves (folding, spellings, sounds, slips) are hall.search_words',
+the hall's own words (filler, synonyms, elsewhere) hall.catalog_search's.
 
 How it ranks (docs/catalog.md, "Search", says it for the people who keep the catalog):
 - Each query word is matched against each procedure's words: its name counts most, then its
@@ -17,7 +18,9 @@ How it ranks (docs/catalog.md, "Search", says it for the people who keep the cat
   earlier words were finished with one. A last word that is itself a whole word of the catalog
   ("than" for thân) is taken as whole; its longer words ("thành") count little.
 - A slip is only looked for when no name, keyword or field has the word ("sih"), and never
-  against the posted text: "tranh" is tranh (chấp), never "trình" in a document's name.
+  against the posted text: "tranh" is tranh (chấp), never "trình" in a document's name. A typed
+  word that is itself a word of the posted text ("dien": điện tử) may well mean that word: its
+  slips ("điều") count little (SLIP_OF_WORD).
 - Words weigh what they tell: a word in few procedures ("nghèo") more than one in many
   ("đăng ký"); the hall's filler words ("tôi muốn … cho") little; a word the catalog does not
   know counts fully against every procedure, which is what makes "not found" possible.
@@ -26,6 +29,8 @@ How it ranks (docs/catalog.md, "Search", says it for the people who keep the cat
 - A bonus for a name (or a keyword phrase) the query covers fully and in order, and a procedure
   whose name is another's plus words (Đăng ký **lại** khai sinh) comes after that everyday one
   unless the query says such a word or types one of its keywords whole ("mất giấy khai sinh").
+  So does a re-issue ("Đổi, cấp lại Giấy xác nhận khuyết tật") after the act it repeats, which
+  another name joins with "và" ("Xác định … và cấp Giấy xác nhận khuyết tật").
 Every procedure matching something stays in the list (more words never drop a name match).
 "Not found" is answer()'s: when the best procedure explains less than FOUND_MIN of what was
 typed, weighed as above; a phrase of [search].elsewhere then names where to go instead.
@@ -34,12 +39,11 @@ typed, weighed as above; a phrase of [search].elsewhere then names where to go i
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from dataclasses import dataclass
 from itertools import pairwise
 
 from hall.catalog import Catalog, Elsewhere, Procedure, SearchTerms
+from hall.search_words import deletes, one_slip, sound, terms
 
 # Where a word was found (a share of a name match).
 NAME, ALIAS, FIELD, BODY = 1.0, 0.8, 0.5, 0.25
@@ -63,45 +67,9 @@ FOUND_MIN = 0.5
 # text or one filler word ("ket hon" listed 20, Đăng ký khai sinh among them for its body's "kết hôn").
 LIST_MIN = 0.35
 
-_DROP_MARKS = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "Ð": "d"})
-_WORD = re.compile(r"[a-z0-9]+")
-_FINAL_Y = re.compile(r"^([^aeiouy]+)y$")       # kỳ/kì, lý/lí, sỹ/sĩ: one syllable written two ways
-_VOWELS = set("aeiouy")
 _SLIPS = (FUZZY, SLIP_OF_WORD)
 # Words a procedure's name uses for doing it again: "Đổi, cấp lại Giấy X" is the rarer case of "… cấp Giấy X".
 _AGAIN = frozenset({"lai", "doi"})
-
-
-def fold(text: str) -> str:
-    """Lower case without diacritics: 'Đăng ký' → 'dang ky'."""
-    decomposed = unicodedata.normalize("NFD", text.translate(_DROP_MARKS))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(fold(text))
-
-
-def terms(text: str) -> list[str]:
-    """The words search compares: folded, and 'ky' read as 'ki' (both spellings are correct)."""
-    return [w[:-1] + "i" if w[-1] == "y" and _FINAL_Y.match(w) else w for w in words(text)]
-
-
-def sound(word: str) -> str:
-    """A word as it sounds across regions: x/s, tr/ch, gi/r/d, k/c, ngh/ng, final c/t, ng/nh/n, doubled letters."""
-    w = word
-    for a, b in (("ngh", "ng"), ("gh", "g"), ("tr", "ch"), ("gi", "d"), ("r", "d"), ("x", "s"), ("q", "c")):
-        if w.startswith(a):
-            w = b + w[len(a):]
-            break
-    if w.startswith("k") and not w.startswith("kh"):
-        w = "c" + w[1:]
-    w = re.sub(r"(.)\1+", r"\1", w)
-    for a, b in (("ng", "n"), ("nh", "n"), ("ch", "t"), ("c", "t")):
-        if w.endswith(a) and len(w) > len(a) and w[-len(a) - 1] in _VOWELS:
-            w = w[:-len(a)] + b
-            break
-    return w
 
 
 @dataclass(frozen=True)
@@ -168,7 +136,7 @@ class SearchIndex:
             for k in range(1, len(w)):
                 self._prefixes.setdefault(w[:k], []).append(w)
             if len(w) >= FUZZY_MIN and w in self._named:
-                for variant in _deletes(w):
+                for variant in deletes(w):
                     self._deletes.setdefault(variant, []).append(w)
         self._synonyms = sorted(((tuple(terms(w)), tuple(terms(s.means))) for s in terms_of.synonyms
                                  for w in s.words), key=lambda s: -len(s[0]))
@@ -366,7 +334,7 @@ class SearchIndex:
         # The posted text holds it ("dien": điện tử, đại diện): the citizen may well mean that word.
         slip = FUZZY if term not in self._postings else SLIP_OF_WORD
         if not named and len(term) >= FUZZY_MIN:
-            dels = _deletes(term)
+            dels = deletes(term)
             # term = word - a letter: in _deletes[term]; term = word + a letter: a delete of term is the
             # word; one letter wrong or swapped: both share a delete. one_slip weeds out the rest.
             candidates = [w for d in (term, *dels) for w in self._deletes.get(d, ())]
@@ -408,23 +376,3 @@ def _acts(name: list[str]) -> list[set[str]]:
         else:
             part.add(w)
     return parts + [part] if len(parts) > 1 else parts
-
-
-def _deletes(word: str) -> set[str]:
-    """The word with one letter left out, every way: a missing letter on either side meets here."""
-    return {word[:k] + word[k + 1:] for k in range(len(word))}
-
-
-def one_slip(a: str, b: str) -> bool:
-    """True when a and b differ by one letter missing, extra, wrong, or two neighbours swapped."""
-    if a == b:
-        return True
-    la, lb = len(a), len(b)
-    if abs(la - lb) > 1:
-        return False
-    k = 0
-    while k < min(la, lb) and a[k] == b[k]:
-        k += 1
-    if la == lb:
-        return a[k + 1:] == b[k + 1:] or (a[k + 2:] == b[k + 2:] and a[k:k + 2] == b[k:k + 2][::-1])
-    return a[k + 1:] == b[k:] if la > lb else a[k:] == b[k + 1:]

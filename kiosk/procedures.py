@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hall.catalog import Catalog, Procedure
-from hall.search import SearchIndex, fold
+from hall.search import SearchIndex
+from hall.search_words import fold
 from kiosk.texts import nfc
 
 # Posted item (hall.catalog.ITEMS) → heading key of kiosk.texts, in the order the detail page

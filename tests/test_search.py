@@ -9,7 +9,8 @@ import pytest
 
 from bench import search as bench_search
 from hall.catalog import Catalog, CatalogError, load_catalog, make_catalog
-from hall.search import SearchIndex, fold, one_slip, words
+from hall.search import SearchIndex
+from hall.search_words import fold, one_slip, words
 from tests.conftest import ROOT
 
 CATALOG = ROOT / "examples" / "dang-kang" / "catalog.toml"
