@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 from pathlib import Path
 
 
@@ -70,6 +71,10 @@ def run_kiosk(device_toml: str | Path, size: tuple[int, int] = (800, 480), fulls
     from ui import watchdog
     app = KioskApp(dev, printer_cfg, folder / f"{dev.id}-spool.db", Settings(idle_s=idle_s))
     watchdog.attach(app)      # systemd's READY and WATCHDOG (docs/deploy.md); nothing without systemd
+    from kivy.clock import Clock
+    # SIGTERM (systemd, the demo): close the window in order, so the kiosk says 'offline' itself
+    # and a ticket being printed is finished from the spool, not cut off.
+    signal.signal(signal.SIGTERM, lambda *_: Clock.schedule_once(lambda dt: app.stop()))
     if probe:
         from ui.probe import attach
         attach(app)

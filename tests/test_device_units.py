@@ -219,6 +219,36 @@ def test_app_is_ready_pings_and_stops_pinging_when_its_ui_thread_hangs(unit_name
         notes.close()
 
 
+@pytest.mark.parametrize("unit_name", list(DEVICE_UNITS))
+def test_app_stops_in_order_on_sigterm(unit_name, hall, tmp_path):
+    # What `systemctl stop` sends: the app closes its window itself (says STOPPING, exits 0) well
+    # within TimeoutStopSec; without a handler Python dies of the signal and says nothing.
+    folder = tmp_path / unit_name.split(".")[0]
+    folder.mkdir()
+    argv, unit_env = unit_command(SYSTEMD / unit_name, {"MOTCUA_DEVICE": str(device_files(hall, unit_name, folder)),
+                                                        "MOTCUA_DATA": str(folder / "data")})
+    unit_env.pop("SDL_VIDEODRIVER")
+    notes = Notifications(tmp_path / "notify.sock")
+    env = {**headless_env(folder / "kivy"), **unit_env, "SDL_VIDEODRIVER": "offscreen",
+           "NOTIFY_SOCKET": str(notes.path), "WATCHDOG_USEC": str(WATCHDOG_USEC)}
+    log = open(folder / "app.log", "wb")
+    proc = subprocess.Popen(argv, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    try:
+        notes.until(lambda m: "READY=1" in m.split("\n"), timeout=60)
+        proc.send_signal(signal.SIGTERM)
+        notes.until(lambda m: "STOPPING=1" in m.split("\n"), timeout=10)
+        assert proc.wait(10) == 0
+    except BaseException:
+        print((folder / "app.log").read_text(errors="replace")[-3000:])
+        raise
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+        notes.close()
+
+
 def _state(pid: int) -> str:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
