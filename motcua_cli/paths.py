@@ -9,6 +9,7 @@ tree and a free TCP port on loopback.
 
 from __future__ import annotations
 
+import random
 import socket
 from pathlib import Path
 
@@ -20,9 +21,31 @@ EXAMPLE_CATALOG = EXAMPLE_HALL.parent / "catalog.toml"
 DATA_DIR = "/var/lib/motcua"
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768   # Linux's default
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it; another program may
-    still take it before the caller binds, which the callers' start-up errors then name)."""
-    with socket.socket() as s:
+    """A TCP port on 127.0.0.1 that was free a moment ago, below the ephemeral range.
+
+    Why not bind(0): the OS hands out ports of its ephemeral range for every outgoing connection
+    too, so a port picked that way may become a client's (a kiosk's MQTT link, a test's HTTP
+    request) before the hall binds it. Below the range only another server can take it, and a
+    random pick makes two parallel test processes meeting on one port rare; the callers'
+    start-up errors name a port taken all the same.
+    """
+    high = _ephemeral_low() - 1
+    for _ in range(200):
+        port = random.randint(min(20000, high - 1000), high)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:     # a crowded range: let the OS choose after all
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
