@@ -45,13 +45,13 @@ from broker.backup_archive import (
     Manifest,
     Member,
     damaged,
-    fsync_dir,
     open_checked,
     read_manifest,
     sha256_of,
     unpacked,
 )
 from broker.backup_rotation import backup_name, parse_name, to_keep
+from broker.durable import fsync_dir
 from broker.ledger import free_bytes
 from hall.config import HallConfig
 from hall.runtime import software_version

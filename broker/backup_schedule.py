@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from broker.backup import Backup, BackupError, rotate, take_backup
 from broker.backup_place import MOUNTS, USB_ROOTS, destination
+from broker.durable import write_durably
 from hall.config import HallConfig
 
 log = logging.getLogger("motcua.backup")
@@ -57,15 +58,10 @@ def read_state(data_dir: str | Path) -> BackupState:
 
 
 def write_state(data_dir: str | Path, state: BackupState) -> None:
-    path = Path(data_dir) / STATE_FILE
-    tmp = path.with_name(f".{STATE_FILE}.{os.getpid()}.{threading.get_ident()}")
-    # 0644: no secret in it, and the service's user must read what root's `backup now` wrote.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(state.__dict__, f, ensure_ascii=False, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    # 0644: no secret in it, and the service's user must read what root's `backup now` wrote. A temp
+    # name per process and thread: the server's nightly backup and a `backup now` may write at once.
+    write_durably(Path(data_dir) / STATE_FILE, json.dumps(state.__dict__, ensure_ascii=False, indent=1).encode(),
+                  0o644, tmp=f".{STATE_FILE}.{os.getpid()}.{threading.get_ident()}")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import os
 from pathlib import Path
 from typing import Protocol
 
+from broker.durable import write_durably
 from hall.catalog import Catalog
 from hall.protocol import ProtocolError
 
@@ -47,7 +48,8 @@ class CatalogFile:
 
     def store(self, catalog: Catalog) -> Path:
         """Write the catalog's payload so that a reader sees the old file or the new one, whole."""
-        _write_durably(self.path, catalog.to_payload())
+        # A power cut must leave the old catalog or the new one, never a torn file the service refuses.
+        write_durably(self.path, catalog.to_payload())
         return self.path
 
     def signature(self) -> tuple[int, int, int] | None:
@@ -116,25 +118,3 @@ class CatalogSource:
                 self.log.error("cannot write %s (%s): `motcua catalog import` cannot tell that catalog "
                                "%s is published", self.file.published_path, exc, version[:12])
 
-
-def _write_durably(path: Path, data: bytes) -> None:
-    # A power cut must leave the old catalog or the new one, never a torn file the service refuses.
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        _write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)     # the rename itself reaches the disk
-    finally:
-        os.close(dir_fd)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]

@@ -38,8 +38,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
-from broker.backup_archive import DATABASES, BackupError, Manifest, fsync_dir, read_manifest, unpacked
+from broker.backup_archive import DATABASES, BackupError, Manifest, read_manifest, unpacked
 from broker.datalock import DataFolderBusy, DataLock
+from broker.durable import fsync_dir
 from hall.config import HallConfig
 
 log = logging.getLogger("motcua.backup")
