@@ -12,10 +12,8 @@ on every clerk's page, and `motcua status` prints them.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
-import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -33,20 +31,6 @@ DISK_LOW = 100 * 1024 * 1024
 POLL_S = 30.0
 
 Check = Callable[[Path, float], Sequence[Alarm]]
-
-
-def storage_failure(exc: BaseException) -> str | None:
-    """'disk_full' or 'read_only' when a write failed because of the storage, else None."""
-    if isinstance(exc, sqlite3.Error):
-        code = getattr(exc, "sqlite_errorcode", None)
-        if code == sqlite3.SQLITE_FULL or "full" in str(exc):
-            return "disk_full"
-        if code == sqlite3.SQLITE_READONLY or "readonly" in str(exc):
-            return "read_only"
-        return None
-    if isinstance(exc, OSError):
-        return {errno.ENOSPC: "disk_full", errno.EROFS: "read_only"}.get(exc.errno or 0)
-    return None
 
 
 def storage_alarms(data_dir: Path, now: float = 0.0) -> list[Alarm]:

@@ -70,11 +70,24 @@ _INSERT_TICKET = (f"INSERT INTO tickets ({', '.join(_TICKET_COLS)}) "
 _UPDATE_TICKET = (f"UPDATE tickets SET {', '.join(f'{k} = ?' for k in _TICKET_COLS[1:])} WHERE id = ?")
 
 
+def storage_failure(exc: BaseException) -> str | None:
+    """'disk_full' (the disk, or the database's size limit) or 'read_only' when a write failed
+    because of the storage, else None."""
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code == sqlite3.SQLITE_FULL or "full" in str(exc):
+            return "disk_full"
+        if code == sqlite3.SQLITE_READONLY or "readonly" in str(exc):
+            return "read_only"
+        return None
+    if isinstance(exc, OSError):
+        return {errno.ENOSPC: "disk_full", errno.EROFS: "read_only"}.get(exc.errno or 0)
+    return None
+
+
 def is_disk_full(exc: BaseException) -> bool:
     """True when a write failed because the disk (or the database's size limit) is full."""
-    if isinstance(exc, sqlite3.Error):
-        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc)
-    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+    return storage_failure(exc) == "disk_full"
 
 
 def free_bytes(folder: str | Path) -> int:

@@ -25,11 +25,11 @@ from functools import partial
 from pathlib import Path
 from typing import cast
 
-from broker.alarms import Check, HallAlarms, storage_failure
+from broker.alarms import Check, HallAlarms
 from broker.catalog_file import CatalogFile, CatalogSource
 from broker.complaints import Complaints
 from broker.engine import Engine
-from broker.ledger import Ledger, Stored
+from broker.ledger import Ledger, Stored, storage_failure
 from broker.model import Device, Outcome, Saved
 from broker.outbox import CallOutbox
 from broker.web_actions import actions_for
@@ -134,15 +134,15 @@ class HallService:
             fn(*args)
             return True
         except Exception as exc:
-            if storage_failure(exc) is None:
+            trouble = storage_failure(exc)
+            if trouble is None:
                 raise
-            self._storage_failed(exc)
+            self._storage_failed(trouble)
             return False
 
-    def _storage_failed(self, exc: BaseException) -> None:
-        """A write failed for the disk's sake: say so once a minute, raise the alarm now."""
-        what = ("disk is full" if storage_failure(exc) == "disk_full" else
-                "storage is read-only (an SD card failing?)")
+    def _storage_failed(self, trouble: str) -> None:
+        """A write failed for the disk's sake (storage_failure's code): say so once a minute, raise the alarm now."""
+        what = "disk is full" if trouble == "disk_full" else "storage is read-only (an SD card failing?)"
         self.complaints.say("storage trouble", f"the hall server's {what}: nothing can be stored and requests "
                             "are refused (kiosks are told to ask a clerk) until it can store again; "
                             "it resumes by itself")
@@ -253,8 +253,9 @@ class HallService:
             fn(*args)
         except Exception as exc:
             # The service keeps running; memory is rebuilt from the ledger, which is the truth.
-            if storage_failure(exc) is not None:
-                self._storage_failed(exc)
+            trouble = storage_failure(exc)
+            if trouble is not None:
+                self._storage_failed(trouble)
             else:
                 log.exception("hall worker failed; reloading state from the ledger")
             self.engine = self._load_engine()
@@ -348,7 +349,7 @@ class HallService:
             except Exception as exc:
                 err = ProtocolError(storage_failure(exc) or "internal", "ledger write failed")
                 if err.code != "internal":
-                    self._storage_failed(exc)
+                    self._storage_failed(err.code)
                 else:
                     log.exception("ledger write failed; %d replies become 'internal' errors", len(replies))
                 failed = True
@@ -447,9 +448,9 @@ class HallService:
         except ProtocolError as err:
             log.warning("bad status from %s: %s", device_id, err)
             return
-        self.statuses[device_id] = asdict(status)
+        read = self.statuses[device_id] = asdict(status)
         # Stored as devices have always sent it: alarms are the hall server's own, never a device's.
-        fields = {k: v for k, v in asdict(status).items() if k != "alarms"}
+        fields = {k: v for k, v in read.items() if k != "alarms"}
         # Only shown by `device list`: a full disk must not cost the batch it came in.
         self._write(self.ledger.set_status, device_id, encode(fields).decode(), now)
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from broker.alarms import DISK_LOW, HallAlarms, storage_alarms, storage_failure
+from broker.alarms import DISK_LOW, HallAlarms, storage_alarms
+from broker.ledger import storage_failure
 from hall.payloads import Alarm
 from tests.conftest import unique_hall_id
 from tests.test_clerk_page import LAN, Clerk, Hall, browser  # noqa: F401  (browser is a fixture)
