@@ -21,6 +21,7 @@ from hall.protocol import Status, Topics
 from hall.tomlcheck import ConfigError
 from motcua_cli.demo_hall import write_demo_hall
 from tests.conftest import EXAMPLE, ROOT, free_port, read_db, wait_for
+from tests.disks import fill, mount_tmpfs, umount
 
 
 def motcua(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -103,24 +104,11 @@ def small_disk(tmp_path):
     """A 3 MB tmpfs of our own, to fill to the last byte."""
     if os.geteuid() != 0:
         pytest.skip("mounting a small file system needs root (CI runs as root)")
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)], check=True)
+    mnt = mount_tmpfs(tmp_path / "disk", "3m")
     try:
         yield mnt
     finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
-def fill(disk: Path) -> Path:
-    filler = disk / "filler"
-    try:
-        with open(filler, "wb") as f:
-            while True:
-                f.write(b"\0" * 65536)
-    except OSError:
-        pass
-    return filler
+        umount(mnt)
 
 
 def test_full_disk_says_so_logs_once_and_recovers_by_itself(hall_cfg, small_disk, clock, caplog):

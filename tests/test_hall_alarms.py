@@ -11,7 +11,6 @@ import logging
 import os
 import sqlite3
 import subprocess
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -20,35 +19,16 @@ from broker.alarms import DISK_LOW, HallAlarms, storage_alarms
 from broker.ledger import storage_failure
 from hall.payloads import Alarm
 from tests.conftest import unique_hall_id
+from tests.disks import fill, mount_tmpfs, umount
 from tests.test_clerk_page import LAN, Clerk, Hall, browser  # noqa: F401  (browser is a fixture)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a file system needs root (CI runs as root)")
 
 
-def mount(where: Path, size: str, *options: str) -> Path:
-    where.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join([f"size={size}", *options]), "tmpfs", str(where)],
-                   check=True)
-    return where
-
-
-def umount(where: Path) -> None:
-    subprocess.run(["umount", "-l", str(where)], check=False)
-
-
 @pytest.fixture
 def small(tmp_path):
-    yield mount(tmp_path / "small", "4m")
+    yield mount_tmpfs(tmp_path / "small", "4m")
     umount(tmp_path / "small")
-
-
-def fill(disk: Path) -> None:
-    try:
-        with open(disk / "filler", "wb") as f:
-            while True:
-                f.write(b"\0" * 65536)
-    except OSError:
-        pass
 
 
 def test_a_small_disk_is_almost_full_and_a_full_one_full(small, tmp_path):
@@ -65,7 +45,7 @@ def test_a_small_disk_is_almost_full_and_a_full_one_full(small, tmp_path):
 
 
 def test_read_only_storage_is_said_and_its_sqlite_error_is_known(tmp_path):
-    disk = mount(tmp_path / "card", "4m")
+    disk = mount_tmpfs(tmp_path / "card", "4m")
     try:
         db = sqlite3.connect(disk / "hall.db")
         db.execute("CREATE TABLE t(x)")
@@ -122,7 +102,7 @@ def test_a_broken_check_does_not_hide_the_others(small, caplog):
 @pytest.mark.browser
 def test_the_clerks_page_shows_the_alarm_band(tmp_path, request, browser):  # noqa: F811
     # A hall whose data lives on a 16 MB card: almost full from the start, as the page must say.
-    disk = mount(tmp_path / "card", "16m")
+    disk = mount_tmpfs(tmp_path / "card", "16m")
     hall = Hall(disk, unique_hall_id(request.node.name))
     try:
         lan = Clerk(browser, hall.base, "lan")
