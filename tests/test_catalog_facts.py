@@ -234,3 +234,92 @@ def test_first_land_registration_is_the_communes_and_transfers_stay_elsewhere(ca
     assert found.found and found.hits[0].procedure.id == p.id
     away = index.answer("sang ten so do")
     assert not away.found and "Văn phòng đăng ký đất đai" in away.where
+
+
+# --- the forms (issue 11, last part): each names its instrument, or says why it cannot ----------------------
+
+# An instrument with its number: "Thông tư 04/2020/TT-BTP", "Nghị định 124/2020/NĐ-CP", "Quyết định 24/2021/QĐ-TTg".
+INSTRUMENT = re.compile(r"(Luật|Nghị định|Thông tư(?: liên tịch)?|Quyết định) \d+/\d{4}/[A-ZĐ][A-ZĐa-z0-9-]*")
+# The wording this part replaced: a form "theo mẫu của Bộ Tư pháp", "theo mẫu do cơ quan…", "hỏi mẫu tại quầy".
+GENERIC = re.compile(r"theo mẫu (của|do|\(|quy định)|hỏi mẫu|^Theo mẫu", re.IGNORECASE)
+# Procedures whose form names no instrument, each with why (docs/catalog.md, "The forms"). Keep it exact: a
+# procedure leaves the list when a source names its form.
+NO_NAMED_FORM = {
+    # No form: the citizen brings the paper to certify (Nghị định 23/2015/NĐ-CP); "Không có mẫu đơn".
+    "chung-thuc-ban-sao-tu-ban-chinh": "không có mẫu đơn",
+    "chung-thuc-chu-ky": "không có mẫu đơn",
+    "chung-thuc-sua-doi-bo-sung-huy-bo-hop-dong": "không có mẫu đơn",
+    "sua-loi-sai-sot-hop-dong-da-chung-thuc": "không có mẫu đơn",
+    # The parties draft the contract themselves (Nghị định 23/2015/NĐ-CP, Điều 36 — not read here).
+    "chung-thuc-hop-dong-giao-dich": "không có mẫu đơn",
+    # The national procedure page 1.012812 lists no form (research notes; the page itself not read).
+    "hoa-giai-tranh-chap-dat-dai": "không có mẫu đơn",
+    # Luật Tố cáo 2018, Điều 23 khoản 1 says what the letter must state; no form was found.
+    "giai-quyet-to-cao": "không có mẫu đơn",
+    # No source read names the form of the combined birth – residence – health-insurance filing.
+    "lien-thong-khai-sinh-thuong-tru-bhyt": "chưa xác định được văn bản ban hành mẫu",
+    # Nghị định 152/2025/NĐ-CP or 98/2023/NĐ-CP: which holds the current báo cáo thành tích form was not read.
+    "tang-giay-khen-chu-tich-ubnd-xa": "chưa xác định được văn bản ban hành mẫu",
+    "danh-hieu-lao-dong-tien-tien": "chưa xác định được văn bản ban hành mẫu",
+}
+
+
+def test_every_form_names_its_instrument_or_is_listed_with_why(cat):
+    for p in cat.procedures:
+        for form in p.forms:
+            assert not GENERIC.search(form), f"{p.id}: generic form wording left: {form!r}"
+            assert len(form) <= 200, f"{p.id}: the kiosk shows this text; keep it short"
+        named = any(INSTRUMENT.search(form) for form in p.forms)
+        if p.id in NO_NAMED_FORM:
+            assert not named, f"{p.id} names an instrument now: take it off NO_NAMED_FORM"
+            assert all(NO_NAMED_FORM[p.id] in form.lower() for form in p.forms), p.id
+            assert not p.is_verified("forms") and p.checked.reason("forms"), p.id   # the kiosk says so
+        else:
+            assert named, f"{p.id}: the form names no instrument ({p.forms})"
+    assert len(NO_NAMED_FORM) <= 10 and set(NO_NAMED_FORM) <= {p.id for p in cat.procedures}
+
+
+def test_a_form_is_verified_only_by_an_article_of_the_instrument_it_names(cat):
+    verified = [p for p in cat.procedures if p.is_verified("forms")]
+    assert len(verified) >= 5
+    for p in verified:
+        source = p.checked.source("forms")
+        numbers = {m.group(0).split(" ")[-1] for form in p.forms for m in INSTRUMENT.finditer(form)}
+        page = source.startswith("Cổng Dịch vụ công quốc gia, thủ tục")
+        assert page or ("Điều" in source and all(n in source for n in numbers)), (p.id, source)
+
+
+def test_every_unverified_form_says_why_and_no_form_number_is_made_up(cat):
+    for p in cat.procedures:
+        why = {u.item: u.why for u in unverified_items(p)}
+        note = p.checked.source("forms") if p.is_verified("forms") else why["forms"]
+        # A reason of its own, or the whole procedure is unchecked (its forms' source is then a comment in the file).
+        assert p.checked.reason("forms") or note.startswith("cả thủ tục chưa được đối chiếu") or \
+            p.is_verified("forms"), f"{p.id}: an unverified form must say why (a secondary source, or nothing found)"
+        # Every "Mẫu số N" posted was read somewhere: it is in the source or the reason, or the source is the
+        # national procedure page that lists the form.
+        for number in re.findall(r"Mẫu số (\w+)", " ".join(p.forms)):
+            assert f"Mẫu số {number}" in note or note.startswith("Cổng Dịch vụ công quốc gia"), (p.id, number)
+
+
+def test_disability_forms_are_form_01_of_circular_01_2019_articles_4_and_9(cat):
+    for pid, article in (("xac-dinh-muc-do-khuyet-tat", "Điều 4 khoản 1"),
+                         ("doi-cap-lai-giay-xac-nhan-khuyet-tat", "Điều 9 khoản 1")):
+        p = cat.procedure(pid)
+        assert p.forms == ("Đơn đề nghị xác định, xác định lại mức độ khuyết tật và cấp, cấp đổi, cấp lại Giấy xác "
+                           "nhận khuyết tật: Mẫu số 01 ban hành kèm theo Thông tư 01/2019/TT-BLĐTBXH",)
+        assert p.is_verified("forms") and article in p.checked.source("forms"), pid
+
+
+def test_civil_status_forms_name_their_circular_but_stay_unverified(cat):
+    # Only secondary sources (Q&A pages, public code) name them: the kiosk marks them "chưa được kiểm chứng".
+    for p in cat.procedures_of("ho-tich"):
+        if p.id in NO_NAMED_FORM:
+            continue
+        assert any("04/2020/TT-BTP" in f or "04/2024/TT-BTP" in f for f in p.forms), p.id
+        assert not p.is_verified("forms"), p.id
+        # Its reason names the circular read second-hand, unless the whole procedure is unchecked (no reasons).
+        assert "Thông tư" in p.checked.reason("forms") or (p.unverified == ITEMS and not p.checked.sources), p.id
+    assert "04/2024/TT-BTP" in cat.procedure("dang-ky-khai-tu").forms[0]   # lawnet.vn: replaced in 2024
+    # The poverty review's form was read only in a Q&A page: no longer shown as verified.
+    assert not cat.procedure("ra-soat-cong-nhan-ho-ngheo-can-ngheo").is_verified("forms")
