@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import threading
@@ -99,9 +100,14 @@ def remove_device(cfg: HallConfig, data_dir: Path, ledger: Ledger, device_id: st
 
 def _reload_registry(cfg: HallConfig, data_dir: Path, ledger: Ledger) -> None:
     # Only passwd and acl: mosquitto.conf (ports) belongs to `serve`, which may override them.
+    # Two `device add` at once: each reads the registry and writes the files under one lock, so the
+    # last to write has read every device committed before it (else a device could miss the files).
     broker = Mosquitto(data_dir / "mosquitto", cfg)
-    broker.write(ledger.devices(), server_secret(data_dir), conf=False)
-    broker.reload_running()
+    broker.dir.mkdir(parents=True, exist_ok=True)
+    with open(broker.dir / "registry.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        broker.write(ledger.devices(), server_secret(data_dir), conf=False)
+        broker.reload_running()
 
 
 class HallServer:
