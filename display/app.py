@@ -31,6 +31,7 @@ from display.views import board_view
 from hall.client import HallClient
 from hall.protocol import ProtocolError, decode_message
 from hall.runtime import software_version
+from ui.clock_gate import ClockGate
 from ui.frames import on_shown
 from ui.observed import Observed
 from ui.theme import WALL
@@ -44,8 +45,9 @@ class DisplayApp(Observed, App):
     s = NumericProperty(1.0)      # scale of every size in board.kv (1 = 1920×1080)
     title = "motcua — bảng gọi số"
 
-    def __init__(self, dev, cfg):
+    def __init__(self, dev, cfg, clock_gate=None):
         super().__init__()
+        self.clock_gate: ClockGate = clock_gate or ClockGate()   # the time shows only once the clock is right
         self.dev, self.cfg = dev, cfg
         self.model = BoardModel(cfg)
         self.frames = 0                        # frames drawn (idle costs nothing only if this stays still)
@@ -191,7 +193,7 @@ class DisplayApp(Observed, App):
         self.screen.blink()
 
     def _tick(self, dt):
-        self.screen.tick(*self.model.clock(time.time()))
+        self.screen.tick(*self.clock_gate.hide(self.model.clock(time.time())))
 
     def _rescale(self, window, size):
         self.s = min(size[0] / 1920, size[1] / 1080)

@@ -34,7 +34,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from hall.device import DeviceConfig
-from hall.link import ConnectionFailure, Login, MqttLink, Retained
+from hall.link import DEVICE_BACKOFF, Backoff, ConnectionFailure, Login, MqttLink, Retained
 from hall.protocol import ACTIONS, Fields, ProtocolError, Reply, Status, Topics, encode
 
 log = logging.getLogger("motcua.client")
@@ -59,7 +59,7 @@ def read_reply(action: str, reply: dict[str, Any]) -> Reply:
 class HallClient(MqttLink):
     def __init__(self, device: DeviceConfig, subscribe: Sequence[str] = (), on_message: Handler | None = None,
                  on_connection: Callable[[bool], None] | None = None, version: str = "",
-                 protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv311):
+                 protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv311, backoff: Backoff = DEVICE_BACKOFF):
         self.device = device
         self.topics = Topics(device.hall)
         self.on_message = on_message    # (topic, payload) on paho's thread; replies to requests excepted
@@ -73,7 +73,7 @@ class HallClient(MqttLink):
         super().__init__(Login(device.host, device.port, device.id, device.password), log, subscribe=subscriptions,
                          will=self._status_message("offline"), status=self._status_message("online"),
                          farewell=self._status_message("offline"),
-                         protocol=protocol, backoff=(0.2, 2.0), explain=self._explain, on_connection=on_connection)
+                         protocol=protocol, backoff=backoff, explain=self._explain, on_connection=on_connection)
 
     def _status_message(self, state: str) -> Retained:
         return Retained(self.topics.status(self.device.id), Status(state, self.device.role, self._version).to_payload())

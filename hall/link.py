@@ -11,26 +11,36 @@ The devices' HallClient (hall/client.py) and the hall service (broker/service.py
 For both it logs in with the program's own user, leaves the last will with the broker, reconnects
 with a backoff, subscribes again on every connect (a clean session forgets subscriptions; a
 persistent one, the hall service's, keeps the requests that arrive while it is away), sends small
-messages at once (TCP_NODELAY), and says why it cannot connect: `link.failure` is a
-ConnectionFailure (`refused`, `unreachable`, `not_authorised`, `rejected`), logged as one WARNING
-per kind of failure, not one per retry, and `on_connection(False)` is called each time the kind
-changes. `on_connection(True)` follows every successful connect, after the subscriptions and the
-retained `status` (when the link has one) went out. The broker is left with the latest status: an
-older one still in flight when the line dropped, which paho resends after the reconnect, is followed
-by the latest again.
+messages at once (TCP_NODELAY), and never gives up: it waits a capped, jittered exponential Backoff
+between attempts (DEVICE_BACKOFF: 0.2 s doubling up to 2 s) for as long as it runs, and paho's
+network thread, which ends on any exception but a refused connect, is started again. It says why it
+cannot connect: `link.failure` is a ConnectionFailure (`refused`, `unreachable`, `not_authorised`,
+`rejected`), logged as one WARNING per kind of failure, not one per retry, and
+`on_connection(False)` is called each time the kind changes. `on_connection(True)` follows every
+successful connect, after the subscriptions and the retained `status` (when the link has one) went
+out. The broker is left with the latest status: an older one still in flight when the line dropped,
+which paho resends after the reconnect, is followed by the latest again.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
+import random
 import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Self
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.client import _ConnectionState
+
+# paho's connection states this module looks at (paho-mqtt is pinned in requirements/).
+_CONNECTED = _ConnectionState.MQTT_CS_CONNECTED
+_CONNECT_ASYNC = _ConnectionState.MQTT_CS_CONNECT_ASYNC
+_STOPPED = (_ConnectionState.MQTT_CS_DISCONNECTING, _ConnectionState.MQTT_CS_DISCONNECTED)
 
 # MQTT 5 reason codes (paho maps MQTT 3.1.1's CONNACK 4 and 5 onto them): the broker refused the login.
 NOT_AUTHORISED_CODES = (134, 135)    # bad user name or password, not authorized
@@ -89,9 +99,33 @@ def generic_explanation(name: str, login: Login, failure: ConnectionFailure) -> 
 Explain = Callable[[ConnectionFailure], str]
 
 
+@dataclass(frozen=True)
+class Backoff:
+    """The wait between two connection attempts: doubles from `first` up to `cap`, each wait drawn at
+    random in [(1 - jitter) x, x], so that a hall's devices do not all knock at once when the server
+    comes back. It never gives up: a device retries for as long as it runs (hours, days)."""
+    first: float
+    cap: float
+    jitter: float = 0.5
+
+    def wait(self, attempt: int, draw: Callable[[], float] = random.random) -> float:
+        """The wait before retry number `attempt` (1, 2, ...) of a run of failures."""
+        full = min(self.cap, self.first * 2 ** min(attempt - 1, 60))
+        return full * (1 - self.jitter * draw())
+
+
+# The devices' (kiosk, wall display, counter pad): on a hall's LAN a retry costs one TCP handshake, and a
+# screen should be back within seconds of the hall server. The hall service's own is in broker/service.py.
+DEVICE_BACKOFF = Backoff(0.2, 2.0)
+
+
 class _PahoClient(mqtt.Client):
-    """paho's client, but it tells why a connection attempt failed: paho's loop swallows the OSError."""
+    """paho's client, but it tells why a connection attempt failed (paho's loop swallows the OSError),
+    waits with motcua's Backoff (paho's has no jitter), and its network thread never ends by itself."""
     socket_error_hook: Callable[[OSError], None] | None = None
+    crash_hook: Callable[[Exception], None] | None = None
+    backoff: Backoff = DEVICE_BACKOFF
+    _failures = 0        # attempts failed since the last successful connect
 
     def reconnect(self):
         try:
@@ -100,6 +134,47 @@ class _PahoClient(mqtt.Client):
             if self.socket_error_hook:
                 self.socket_error_hook(err)
             raise
+
+    def _handle_connack(self):
+        # paho resets its own delay on a successful CONNACK; so does this backoff.
+        rc = super()._handle_connack()
+        if self._state == _CONNECTED:
+            self._failures = 0
+        return rc
+
+    def _reconnect_wait(self) -> None:
+        self._failures += 1
+        deadline = time.monotonic() + self.backoff.wait(self._failures)
+        # In short steps, as paho's own: stop() must not wait out a long backoff.
+        while not self._thread_terminate and self._state not in _STOPPED:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 0.5))
+
+    def _thread_main(self) -> None:
+        # paho's loop ends on any exception but an OSError from connect: a host name the resolver cannot
+        # even encode (UnicodeError), an exception in a callback (ours or the screen's). The device would
+        # then sit disconnected for good, saying nothing. So the loop starts again, after a backoff.
+        try:
+            while not self._thread_terminate:
+                try:
+                    self.loop_forever(retry_first_connection=True)
+                    return          # disconnect() or loop_stop(): asked to end
+                except Exception as err:
+                    if self._thread_terminate or self._state in _STOPPED:
+                        return
+                    try:
+                        if self.crash_hook:
+                            self.crash_hook(err)
+                    except Exception:   # noqa: S110 - the hook's own failure must not end the loop either
+                        pass
+                    self._reconnect_wait()
+                    if self._thread_terminate or self._state in _STOPPED:
+                        return      # stop() came during the wait: a disconnect() is not undone
+                    self._state = _CONNECT_ASYNC     # so loop_forever connects afresh (reconnect closes the socket)
+        finally:
+            self._thread = None
 
 
 def no_delay(client, userdata, sock) -> None:
@@ -114,7 +189,8 @@ class MqttLink:
     def __init__(self, login: Login, log: logging.Logger, *, name: str = "", peer: str = "the hall server",
                  subscribe: Sequence[str] = (), will: Retained | None = None, status: Retained | None = None,
                  farewell: Retained | None = None, persistent: bool = False,
-                 protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv311, backoff: tuple[float, float] = (0.2, 2.0),
+                 protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv311,
+                 backoff: Backoff | tuple[float, float] = DEVICE_BACKOFF,
                  max_inflight: int | None = None, explain: Explain | None = None,
                  on_message: Callable[[Message], None] | None = None,
                  on_connection: Callable[[bool], None] | None = None):
@@ -153,15 +229,16 @@ class MqttLink:
         self.connects = 0   # how many times a connection was made (reconnects show here)
         self.failure: ConnectionFailure | None = None   # why the last attempt failed; None once connected
         self._stopping = False
+        self._crashed = ""    # the last exception paho's loop ended on (logged with its traceback once)
         # MQTT 5 has clean start instead; only 3.1.1 takes clean_session.
         self.client = _PahoClient(mqtt.CallbackAPIVersion.VERSION2, client_id=login.client_id or login.username,
                                   protocol=protocol, clean_session=None if protocol == mqtt.MQTTv5 else not persistent)
         self.client.socket_error_hook = self._on_socket_error
+        self.client.crash_hook = self._on_crash
         self.client.username_pw_set(login.username, login.password)
         if will is not None:
             self.client.will_set(will.topic, will.payload, qos=1, retain=True)
-        # paho's hints say int; it takes seconds as floats (its own default backoff doubles them).
-        self.client.reconnect_delay_set(min_delay=backoff[0], max_delay=backoff[1])  # type: ignore[arg-type]
+        self.client.backoff = backoff if isinstance(backoff, Backoff) else Backoff(*backoff)
         if max_inflight is not None:
             self.client.max_inflight_messages_set(max_inflight)
         self.client.on_connect = self._on_connect
@@ -278,6 +355,22 @@ class MqttLink:
     def _on_socket_error(self, err: OSError) -> None:
         self._failed("refused" if isinstance(err, ConnectionRefusedError) else "unreachable",
                      err.strerror or str(err) or type(err).__name__)
+
+    def _on_crash(self, err: Exception) -> None:
+        # An ERROR with its traceback, once per distinct exception (not per retry): a bug, or a host name
+        # no resolver takes, not a server that is down. The connection, if any, went with paho's loop.
+        with self._status_lock:
+            self._status_live = False
+        was = self.connected.is_set()
+        self.connected.clear()
+        detail = f"{type(err).__name__}: {err}"
+        if detail != self._crashed:
+            self.log.error("%s: the connection to %s at %s broke on %s; retrying", self.name, self.peer,
+                           self.login.where, detail, exc_info=err)
+        self._crashed = detail
+        if was and self.on_connection:
+            self.on_connection(False)
+        self._failed("unreachable", detail)
 
     def _failed(self, kind: str, detail: str) -> None:
         # Retries come every few seconds for as long as the problem lasts: one line per kind, not per retry.

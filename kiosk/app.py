@@ -29,6 +29,7 @@ from kiosk.model import WORKER_NEWS, KioskModel, Settings
 from kiosk.screens import HERE, KV_FILES, MAX_FPS, scale
 from kiosk.views import clock_text, view
 from ui import theme
+from ui.clock_gate import ClockGate
 from ui.frames import on_shown, set_fps_cap
 from ui.observed import Observed
 
@@ -43,8 +44,9 @@ class KioskApp(Observed, App):
     portrait = BooleanProperty(False)
     title = "motcua — lấy số thứ tự"
 
-    def __init__(self, dev, printer_cfg, spool_path: Path, settings: Settings):
+    def __init__(self, dev, printer_cfg, spool_path: Path, settings: Settings, clock_gate=None):
         super().__init__()
+        self.clock_gate: ClockGate = clock_gate or ClockGate()   # the time shows only once the clock is right
         self.dev, self.printer_cfg, self.spool_path = dev, printer_cfg, spool_path
         self.model = KioskModel(settings, now=time.time())
         self.backend = self.worker = None
@@ -163,7 +165,7 @@ class KioskApp(Observed, App):
     def _clock(self, now: float) -> None:
         # Kivy redraws only when a label's text really changes: once a minute here.
         ids = self.root_widget.ids
-        ids.clock.text, ids.date.text = clock_text(self.model, now)
+        ids.clock.text, ids.date.text = self.clock_gate.hide(clock_text(self.model, now))
 
     def _rescale(self, window, size):
         self.s, self.portrait = scale(*size)

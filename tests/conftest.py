@@ -114,7 +114,7 @@ def output_dir() -> Path:
 MARKED_FILES = {
     "kivy": {"test_kiosk_kivy", "test_display_kivy", "test_kiosk_taps", "test_kiosk_connection", "test_ui_probe",
              "test_kiosk_printing", "test_printer_slow", "test_bench_smoke", "test_counter_pad_kivy",
-             "test_search_quality"},
+             "test_search_quality", "test_clock"},
     "chaos": {"test_crash", "test_exactly_once", "test_broker_restart", "test_catalog_import",
               "test_kiosk_kivy", "test_display_kivy", "test_printer_spool", "test_counter_pad_kivy"},
     "bench": {"test_bench_smoke"},
@@ -123,7 +123,8 @@ MARKED_FILES = {
     "slow": {"test_kiosk_kivy", "test_display_kivy", "test_kiosk_taps", "test_bench_smoke", "test_crash",
              "test_exactly_once", "test_fuzz", "test_engine_random", "test_cli", "test_catalog_import",
              "test_first_hall", "test_display_announcer", "test_printer_slow", "test_kiosk_printing",
-             "test_counter_pad_kivy", "test_clerk_page", "test_ticket_page", "test_search_quality"},
+             "test_counter_pad_kivy", "test_clerk_page", "test_ticket_page", "test_search_quality",
+             "test_acl_reload", "test_clock"},
 }
 
 
