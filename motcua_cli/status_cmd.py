@@ -21,9 +21,7 @@ import json
 import time
 from pathlib import Path
 
-# Written by systemd-timesyncd once the clock has been set from the network (a Pi has no clock
-# of its own that survives a power cut): systemd ≥ 239, Debian 12 included.
-SYNCED_FLAG = Path("/run/systemd/timesync/synchronized")
+from hall.clock import clock_synchronised
 
 
 def add_parser(sub, data_default: str, config_default: str) -> None:
@@ -80,7 +78,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     pid = DataLock(data).holder()
     print(f"  server    {f'serving (pid {pid})' if pid else 'NOT RUNNING (systemctl status motcua-hall)'}")
     print(f"  data      {data}: {free_bytes(data) // (1024 * 1024)} MB free")
-    synced = SYNCED_FLAG.exists()
+    # The kernel's own state (set by systemd-timesyncd, chrony or ntpd) or timesyncd's flag file:
+    # the same rule the screens use to show the time (hall/clock.py). A Pi has no battery clock.
+    synced = clock_synchronised()
     print(f"  clock     {'synchronised' if synced else 'not synchronised from the network (yet): times may be wrong'}"
           f", now {_when(now)}")
     print(f"  backup    {_backup(data, now)}")
