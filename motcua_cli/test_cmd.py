@@ -5,6 +5,7 @@
     motcua test -q -x           # the same, quieter, stopping at the first failure of each phase
     motcua test -k acl          # a selection (-k, -m, a path, …): one pytest run, as given
     MOTCUA_TEST_WORKERS=0 motcua test    # everything in this one process
+    motcua test install         # only the installer's tests (marker `install`): Debian containers, slow
 
 Most of the suite waits (for a broker, a printer's paper, a spoken call), so on two cores three
 processes and the smoke tests after them took 2:53 instead of 6:13 in one (2026-12-02). The
@@ -25,6 +26,7 @@ import sys
 from motcua_cli.paths import ROOT
 
 WORKERS = 3
+INSTALL_TESTS = ("tests/test_install.py", "tests/test_upgrade.py")   # marker `install`: containers, slow
 ALONE = "bench or realtime"   # the markers of the second phase, run in one process with nothing beside it
 SELECTING = ("-k", "-m", "--lf", "--last-failed", "--ff", "--failed-first", "--deselect", "-n", "--numprocesses")
 VALUED = ("-p", "-o", "-W", "-c", "--tb", "--maxfail", "--timeout", "--rootdir", "--basetemp", "--durations")
@@ -55,7 +57,18 @@ def pytest(args: list[str]) -> int:
     return subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT)
 
 
+def run_install(args: list[str]) -> int:
+    """`motcua test install`: the installer's tests, each in a booted Debian container (tests/container.py)."""
+    os.environ["MOTCUA_TEST_INSTALL"] = "1"
+    # A path or node id given (tests/test_install.py::test_server…) is the selection; else every such file.
+    given = any(not a.startswith("-") and a.split("::")[0].endswith(".py") for a in args)
+    files = [] if given else [f for f in INSTALL_TESTS if (ROOT / f).exists()]
+    return pytest(["-m", "install", "-p", "no:cacheprovider", "-s", *args, *files])
+
+
 def run(args: list[str]) -> int:
+    if args[:1] == ["install"]:
+        return run_install(args[1:])
     n = workers()
     parallel = ["-n", str(n)] if n else []
     if selects(args) or not n:
