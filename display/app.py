@@ -32,6 +32,7 @@ from hall.client import HallClient
 from hall.protocol import ProtocolError, decode_message
 from hall.runtime import software_version
 from ui.clock_gate import ClockGate
+from ui.environment import the_window
 from ui.frames import on_shown
 from ui.observed import Observed
 from ui.theme import WALL
@@ -59,7 +60,7 @@ class DisplayApp(Observed, App):
         self.client = None
 
     def build(self):
-        from kivy.core.window import Window
+        Window = the_window()    # noqa: N806 - Kivy's own name for it
 
         from display.board import BoardScreen
         Builder.load_file(str(HERE / "board.kv"))

@@ -30,6 +30,7 @@ from kiosk.screens import HERE, KV_FILES, MAX_FPS, scale
 from kiosk.views import clock_text, view
 from ui import theme
 from ui.clock_gate import ClockGate
+from ui.environment import the_window
 from ui.frames import on_shown, set_fps_cap
 from ui.observed import Observed
 
@@ -57,7 +58,7 @@ class KioskApp(Observed, App):
         self._active_until = 0.0
 
     def build(self):
-        from kivy.core.window import Window
+        Window = the_window()    # noqa: N806 - Kivy's own name for it
 
         from kiosk.screens.closed import ClosedScreen
         from kiosk.screens.detail import DetailScreen

@@ -61,3 +61,21 @@ def prepare_kivy(s: KivySettings) -> None:
         Config.set("kivy", "kivy_clock", "free_all")
     if not s.escape_quits:
         Config.set("kivy", "exit_on_escape", "0")
+
+
+class NoScreen(SystemExit):
+    """Kivy found no window provider: no display, no GPU device, or SDL's driver is missing."""
+
+
+def the_window():
+    """Kivy's Window, or a one-line exit that names the cause (Kivy leaves None and a traceback follows).
+
+    Under systemd the unit restarts the app (a TV switched on later, a driver that loads late); the
+    journal shows this line instead of an AttributeError.
+    """
+    from kivy.core.window import Window
+    if Window is None:
+        driver = os.environ.get("SDL_VIDEODRIVER", "SDL's default")
+        raise NoScreen(f"motcua: no screen to draw on (Kivy made no window; video driver {driver}): "
+                       "check the display's cable and that the Pi's KMS driver is loaded (docs/deploy.md)")
+    return Window

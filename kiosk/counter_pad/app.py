@@ -27,6 +27,7 @@ from kiosk.counter_pad import HERE, KV_FILES, MAX_FPS, scale
 from kiosk.counter_pad.backend import PadBackend
 from kiosk.counter_pad.model import PadModel, PadView
 from ui import theme
+from ui.environment import the_window
 from ui.frames import on_shown, set_fps_cap
 from ui.observed import Observed
 
@@ -50,7 +51,7 @@ class CounterPadApp(Observed, App):
         self._clean = False               # the last frame drawn shows one screen alone
 
     def build(self):
-        from kivy.core.window import Window
+        Window = the_window()    # noqa: N806 - Kivy's own name for it
 
         from kiosk.counter_pad.screens import NumberScreen, PadRoot, RatingScreen, ReasonsScreen, ThanksScreen
         for name in KV_FILES:
