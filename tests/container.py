@@ -37,6 +37,12 @@ HOST_CA = "/etc/ssl/motcua-test-host-ca.pem"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
+def machine_name(folder: str) -> str:
+    """nspawn's machine name from the temp folder's: it takes letters, digits and '-' only (mkdtemp
+    may give '_')."""
+    return folder[-8:].replace("_", "-").lower()
+
+
 def available() -> str | None:
     """None when containers can be booted here, else why not."""
     if os.geteuid() != 0:
@@ -109,7 +115,7 @@ class Container:
         log = top / "console.log"
         with open(log, "wb") as out:
             proc = subprocess.Popen(["systemd-nspawn", "-D", str(root), "--register=no", "--keep-unit", "--boot",
-                                     "--console=pipe", f"--machine=motcua-{top.name[-8:]}", *binds],
+                                     "--console=pipe", f"--machine=motcua-{machine_name(top.name)}", *binds],
                                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                     start_new_session=True)
         return proc, log

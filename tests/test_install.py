@@ -18,8 +18,14 @@ pytestmark = [
     pytest.mark.install,
     pytest.mark.skipif(os.environ.get("MOTCUA_TEST_INSTALL") != "1", reason="run by `./motcua test install`"),
 ]
-if available() is not None and os.environ.get("MOTCUA_TEST_INSTALL") == "1":
-    pytestmark.append(pytest.mark.skip(reason=str(available())))
+
+
+@pytest.fixture(autouse=True)
+def _a_container_can_be_had() -> None:
+    # Asked for by `./motcua test install`, a machine that cannot boot a container fails: a skip
+    # there would read as "the installer was tested".
+    if (why := available()) is not None:
+        pytest.fail(f"cannot test the installer here: {why}")
 
 # What a second run must leave exactly as it was (content and all), and where the running service
 # writes its own data (compared by names, modes and owners only).

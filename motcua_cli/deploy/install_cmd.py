@@ -116,6 +116,19 @@ def install(roles: list[Role], device_file: Path | None) -> Log:
     return log
 
 
+def refresh_units(roles: list[Role], release: Path) -> bool:
+    """The roles' unit files as `release` ships them (an upgrade, or its rollback, switched to it);
+    systemd re-reads them when one changed. The admin's /etc/default files are left as they are."""
+    log = Log(quiet=True)
+    changed = False
+    for role in roles:
+        changed |= system.ensure_file(log, system.UNIT_DIR / role.unit, (release / "systemd" / role.unit).read_bytes())
+    if changed:
+        system.systemctl("daemon-reload")
+        log.did("reloaded systemd")
+    return changed
+
+
 def _install_role_files(log: Log, role: Role, device: DeviceFile | None, release: Path) -> bool:
     """The role's files; True when a unit, its environment or its device file changed (restart it)."""
     changed = system.ensure_file(log, system.UNIT_DIR / role.unit, (release / "systemd" / role.unit).read_bytes())
