@@ -103,6 +103,16 @@ def wait_for(predicate, timeout: float = 5.0, interval: float = 0.01):
     raise AssertionError(f"condition not met within {timeout} s")
 
 
+@pytest.fixture(autouse=True)
+def _a_container_for_the_install_tests(request):
+    """`./motcua test install` on a machine that cannot boot a container fails: a skip there would
+    read as "the installer was tested" (tests/container.py)."""
+    if request.node.get_closest_marker("install"):
+        from tests.container import available
+        if (why := available()) is not None:
+            pytest.fail(f"cannot test the installer here: {why}")
+
+
 @pytest.fixture(scope="session")
 def output_dir() -> Path:
     OUTPUT.mkdir(exist_ok=True)

@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 from motcua_cli.deploy.layout import source_files
 from motcua_cli.paths import ROOT
 
@@ -35,6 +37,14 @@ PACKAGES = ("systemd", "systemd-sysv", "dbus", "python3")
 MIRROR = "http://deb.debian.org/debian"
 HOST_CA = "/etc/ssl/motcua-test-host-ca.pem"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+# Every test module of `./motcua test install`: `pytestmark = INSTALL_MARKS`. Outside that run (a plain
+# pytest) they are skipped; in it, tests/conftest.py fails them where no container can be had.
+INSTALL_MARKS = [
+    pytest.mark.install,
+    pytest.mark.skipif(os.environ.get("MOTCUA_TEST_INSTALL") != "1", reason="run by `./motcua test install`"),
+]
 
 
 def machine_name(folder: str) -> str:

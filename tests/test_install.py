@@ -12,20 +12,10 @@ import time
 import pytest
 
 from motcua_cli.paths import ROOT
-from tests.container import Container, available
+from tests.container import INSTALL_MARKS, Container
 
-pytestmark = [
-    pytest.mark.install,
-    pytest.mark.skipif(os.environ.get("MOTCUA_TEST_INSTALL") != "1", reason="run by `./motcua test install`"),
-]
+pytestmark = INSTALL_MARKS
 
-
-@pytest.fixture(autouse=True)
-def _a_container_can_be_had() -> None:
-    # Asked for by `./motcua test install`, a machine that cannot boot a container fails: a skip
-    # there would read as "the installer was tested".
-    if (why := available()) is not None:
-        pytest.fail(f"cannot test the installer here: {why}")
 
 # What a second run must leave exactly as it was (content and all), and where the running service
 # writes its own data (compared by names, modes and owners only).

@@ -9,28 +9,16 @@ Slow (a container, apt and pip inside): run by `./motcua test install`, not by `
 from __future__ import annotations
 
 import io
-import os
 import re
 import subprocess
 import tarfile
 import time
 
-import pytest
-
 from motcua_cli.paths import ROOT
-from tests.container import Container, available
+from tests.container import INSTALL_MARKS, Container
 
-pytestmark = [
-    pytest.mark.install,
-    pytest.mark.skipif(os.environ.get("MOTCUA_TEST_INSTALL") != "1", reason="run by `./motcua test install`"),
-]
+pytestmark = INSTALL_MARKS
 
-
-@pytest.fixture(autouse=True)
-def _a_container_can_be_had() -> None:
-    # Asked for by `./motcua test install`, a machine that cannot boot a container fails, never skips.
-    if (why := available()) is not None:
-        pytest.fail(f"cannot test the upgrade here: {why}")
 
 
 HALL = "runuser -u motcua -- /opt/motcua/.venv/bin/motcua"
