@@ -60,7 +60,7 @@ class DisplayApp(Observed, App):
         self.client = None
 
     def build(self):
-        Window = the_window()    # noqa: N806 - Kivy's own name for it
+        Window = the_window()
 
         from display.board import BoardScreen
         Builder.load_file(str(HERE / "board.kv"))

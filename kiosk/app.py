@@ -58,7 +58,7 @@ class KioskApp(Observed, App):
         self._active_until = 0.0
 
     def build(self):
-        Window = the_window()    # noqa: N806 - Kivy's own name for it
+        Window = the_window()
 
         from kiosk.screens.closed import ClosedScreen
         from kiosk.screens.detail import DetailScreen

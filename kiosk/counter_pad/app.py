@@ -51,7 +51,7 @@ class CounterPadApp(Observed, App):
         self._clean = False               # the last frame drawn shows one screen alone
 
     def build(self):
-        Window = the_window()    # noqa: N806 - Kivy's own name for it
+        Window = the_window()
 
         from kiosk.counter_pad.screens import NumberScreen, PadRoot, RatingScreen, ReasonsScreen, ThanksScreen
         for name in KV_FILES:

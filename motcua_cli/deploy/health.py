@@ -49,9 +49,9 @@ def unit_state(unit: str) -> UnitState:
 def wait_healthy(unit: str, timeout: float, settle: float) -> Health:
     """Waits (at most timeout) for the unit to be active and running, then watches it for settle
     seconds: a restart (NRestarts or MainPID changed) or a state other than active is unhealthy."""
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     first = unit_state(unit)
-    s = first
     while True:
         s = unit_state(unit)
         if s.restarts > first.restarts:
@@ -61,7 +61,7 @@ def wait_healthy(unit: str, timeout: float, settle: float) -> Health:
             break
         # Restart=always turns a failure into auto-restart; failed/inactive is a unit that gave up (or
         # was never started): after the first seconds, it will not come up by itself.
-        if s.active in ("failed", "inactive") and time.monotonic() > deadline - timeout + 2:
+        if s.active in ("failed", "inactive") and time.monotonic() > started + 2:
             return Health(False, f"{unit} is {s.active} (Result={s.result})")
         if time.monotonic() > deadline:
             return Health(False, f"{unit} did not become ready in {timeout:.0f} s (it is {s.active}/{s.sub}: "
@@ -78,12 +78,17 @@ def wait_healthy(unit: str, timeout: float, settle: float) -> Health:
     return Health(True, f"{unit} active (ready) and stayed up {settle:.0f} s (pid {s.pid})", ready_at)
 
 
+def as_service(release: Path, *args: str, user: str = "motcua",
+               timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`motcua ARGS` of a release, as the hall's service user (its data folder is that user's, 0700)."""
+    return subprocess.run(["runuser", "-u", user, "--", str(release / ".venv/bin/motcua"), *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
 def server_status(release: Path, user: str = "motcua") -> str | None:
     """None when the release's `motcua status` says the hall serves with no alarm; else its output.
     A release too old to have `status` counts as healthy on the unit's state alone (also None)."""
-    motcua = str(release / ".venv/bin/motcua")
-    if subprocess.run(["runuser", "-u", user, "--", motcua, "status", "--help"], capture_output=True).returncode:
+    if as_service(release, "status", "--help", user=user).returncode:
         return None
-    p = subprocess.run(["runuser", "-u", user, "--", motcua, "status", "--config", CONFIG, "--data", DATA],
-                       capture_output=True, text=True, timeout=60)
+    p = as_service(release, "status", "--config", CONFIG, "--data", DATA, user=user, timeout=60)
     return None if p.returncode == 0 else (p.stdout + p.stderr).strip()

@@ -90,19 +90,13 @@ def schema_version(db: Path) -> int:
         conn.close()
 
 
-def as_service(release: Path, *args: str, user: str = "motcua") -> subprocess.CompletedProcess[str]:
-    """`motcua ARGS` of a release, as the hall's service user (its data folder is that user's, 0700)."""
-    return subprocess.run(["runuser", "-u", user, "--", str(release / ".venv/bin/motcua"), *args],
-                          capture_output=True, text=True, timeout=300)
-
-
 def backup_first(release: Path) -> Ledger:
     """The running release's own `motcua backup now` (the old code knows its ledger), into BACKUP_DIR."""
     db = Path(health.DATA) / "hall.db"
     if not db.is_file():
         raise UpgradeError(f"no ledger at {db}: is this the hall server? (nothing done)")
     before = set(BACKUP_DIR.glob("*.zip")) if BACKUP_DIR.is_dir() else set()
-    p = as_service(release, "backup", "now", "--config", health.CONFIG, "--data", health.DATA,
+    p = health.as_service(release, "backup", "now", "--config", health.CONFIG, "--data", health.DATA,
                    "--to", str(BACKUP_DIR))
     new = sorted(set(BACKUP_DIR.glob("*.zip")) - before) if BACKUP_DIR.is_dir() else []
     if p.returncode != 0 or not new:
@@ -167,7 +161,7 @@ def roll_back(roles: list[Role], old: Path, ledger: Ledger | None, settle: float
     if ledger is not None and db.is_file() and schema_version(db) != ledger.schema:
         say(f"the new release changed the ledger's schema ({ledger.schema} -> {schema_version(db)}): "
             f"putting the pre-upgrade backup back, the migrated files are kept aside")
-        p = as_service(old, "restore", str(ledger.backup), "--config", health.CONFIG, "--data", health.DATA,
+        p = health.as_service(old, "restore", str(ledger.backup), "--config", health.CONFIG, "--data", health.DATA,
                        "--everything")
         print(p.stdout + p.stderr, end="", flush=True)
         if p.returncode != 0:
