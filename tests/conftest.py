@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
+import signal
 import sqlite3
 import time
 from dataclasses import replace
@@ -101,6 +103,25 @@ def wait_for(predicate, timeout: float = 5.0, interval: float = 0.01):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+def freeze(pid: int) -> None:
+    """SIGSTOP a process and return once every one of its threads has stopped.
+
+    kill() only wakes one thread, which then stops the others: on a busy machine the rest run on for
+    milliseconds, long enough for a frozen hall service to take and acknowledge a request."""
+    os.kill(pid, signal.SIGSTOP)
+    tasks = Path(f"/proc/{pid}/task")
+
+    def stopped() -> bool:
+        states = []
+        for task in tasks.iterdir():
+            try:   # the state is the field after "(comm)"; comm may hold spaces or brackets
+                states.append((task / "stat").read_text().rpartition(")")[2].split()[0])
+            except (OSError, IndexError):
+                continue   # a thread that just ended
+        return bool(states) and all(s in "Tt" for s in states)
+    wait_for(stopped, timeout=10)
 
 
 @pytest.fixture(autouse=True)

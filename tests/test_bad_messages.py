@@ -10,7 +10,7 @@ import pytest
 
 from hall.client import HallClient
 from hall.protocol import ProtocolError, decode, decode_request
-from tests.conftest import read_db, wait_for
+from tests.conftest import freeze, read_db, wait_for
 from tests.hallproc import HallProcess
 
 
@@ -30,7 +30,7 @@ def test_a_lone_surrogate_id_does_not_cost_the_other_requests_of_its_batch(tmp_p
     clients = {d: HallClient(dev, on_message=collector(d)).start(wait=5) for d, dev in devs.items()}
     try:
         # Frozen, the service cannot take any of them: when it wakes they come as one batch.
-        hall.proc.send_signal(signal.SIGSTOP)
+        freeze(hall.proc.pid)
         sent = []
         for n in range(12):
             kiosk = clients[f"kiosk-{n % 3 + 1}"]

@@ -26,7 +26,7 @@ from broker.model import Event, Outcome, Ticket
 from broker.server import HallServer
 from hall.client import HallClient
 from hall.protocol import SERVER_ID, Board, Call, Topics
-from tests.conftest import ROOT, HallClock, at, read_db, wait_for
+from tests.conftest import ROOT, HallClock, at, freeze, read_db, wait_for
 from tests.hallproc import HallProcess
 from tests.test_service import Inbox
 
@@ -300,7 +300,7 @@ def test_a_refusal_redelivered_by_a_restarted_broker_does_not_take_effect(tmp_pa
     db_file = hall.data / "mosquitto" / "mosquitto.db"
     try:
         wait_for(lambda: subscribed)                       # its SUBACK: the replies will reach it
-        hall.proc.send_signal(signal.SIGSTOP)
+        freeze(hall.proc.pid)
         skip = json.dumps({"v": 1, "id": "press-1", "counter": 1}).encode()
         counter.publish(topics.request("counter-1", "skip"), skip, qos=1).wait_for_publish(5)
         before = db_file.stat().st_mtime_ns if db_file.exists() else 0
@@ -318,7 +318,7 @@ def test_a_refusal_redelivered_by_a_restarted_broker_does_not_take_effect(tmp_pa
         # press-1, could be the one its restart loads. Frozen first, it saves nothing more; the file
         # is then the save above, as when the crash comes within those 5 s.
         broker = hall.broker_pid()
-        os.kill(broker, signal.SIGSTOP)
+        freeze(broker)
         db_file.write_bytes(saved)
         os.kill(broker, signal.SIGKILL)                      # its restart reloads the saved database
         # The positive signal: the old request did come back, and was answered again.

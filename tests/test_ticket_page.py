@@ -25,7 +25,7 @@ from hall.client import HallClient
 from hall.protocol import TicketIssued, TicketState
 from printer.layout import render_ticket
 from printer.ticket import TicketInfo
-from tests.conftest import OUTPUT, ROOT, unique_hall_id, wait_for
+from tests.conftest import OUTPUT, ROOT, freeze, unique_hall_id, wait_for
 from tests.hallproc import HallProcess
 from tests.test_printer_layout import zbar
 
@@ -351,7 +351,7 @@ def test_a_silent_stream_is_reopened_and_a_dead_one_shows_the_band(hall, phone):
 
     # A dead connection (a phone between cells, a hall server that hangs): the socket stays open and
     # says nothing. SIGSTOP the hall server: its sockets stay open and silent, the check hangs too.
-    os.kill(hall.proc.proc.pid, signal.SIGSTOP)
+    freeze(hall.proc.proc.pid)
     try:
         waited = run_until(band.is_visible)
         assert 35 <= waited <= 55, waited     # 35 s of silence, then the check gives up after 8 s
