@@ -10,6 +10,7 @@ import threading
 import pytest
 
 from broker.web.openapi import ENDPOINTS
+from broker.web.views import ticket_view
 from hall.protocol import Call, decode_message
 from tests.conftest import read_db, wait_for
 from tests.webclient import WebClient, add_staff
@@ -281,3 +282,66 @@ def test_a_session_lasts_its_service_day(hall, clerk, clock):
         ("2026-11-25", 1), ("2026-11-26", 0)]
     db.close()
     assert all(c["held_by"] is None for c in other.get("/api/counters")[1]["data"]["counters"])
+
+
+class BoardSeen:
+    """A watcher of the hall service's worker: set once a board showing `ticket_id` in `state` has
+    gone out to the pages."""
+
+    def __init__(self, ticket_id: str, state: str):
+        self.ticket_id, self.state = ticket_id, state
+        self.event = threading.Event()
+
+    def on_board(self, board, engine, now) -> None:
+        view = ticket_view(engine, self.ticket_id, now)
+        if view is not None and view.state == self.state:
+            self.event.set()
+
+    def on_call(self, call, engine) -> None:
+        pass
+
+    def on_alarms(self, alarms) -> None:
+        pass
+
+
+def a_change_right_after_the_first_view(hall, monkeypatch, change, seen: BoardSeen) -> None:
+    """The next page stream to open: its first view is read, then `change` happens and its board
+    reaches the pages, all before the handler goes on (the loop waits: a phone connecting while a
+    clerk taps). What the stream sends after that shows whether the change reached it."""
+    desk = hall.web.web.desk
+    real = desk.read
+
+    async def read_then_change(fn):
+        view = await real(fn)
+        monkeypatch.setattr(desk, "read", real)   # once: the stream's later reads are plain
+        hall.service.watchers.append(seen)
+        change()
+        assert seen.event.wait(5), "the change's board never went out"
+        hall.service.watchers.remove(seen)
+        return view
+
+    monkeypatch.setattr(desk, "read", read_then_change)
+
+
+def test_a_ticket_finished_while_its_page_connects_shows_finished(hall, connect, monkeypatch):
+    kiosk = connect("kiosk-1", "kiosk")
+    counter = connect("counter-1", "counter", 1)
+    issued = ticket(kiosk)
+    assert counter.ask("call-next", {"counter": 1}).ok
+    a_change_right_after_the_first_view(hall, monkeypatch, lambda: counter.ask("finish", {"counter": 1}, timeout=5),
+                                        BoardSeen(issued.ticket_id, "finished"))
+    got = WebClient(hall).events(f"/api/tickets/{issued.page}/live",
+                                 until=lambda kind, data: kind == "ticket" and data["state"] == "finished")
+    assert got[-1][1]["can_rate"] is True   # the page offers the rating faces
+
+
+def test_a_call_while_a_clerk_page_connects_shows_on_it(hall, connect, clerk, monkeypatch):
+    kiosk = connect("kiosk-1", "kiosk")
+    counter = connect("counter-1", "counter", 1)
+    issued = ticket(kiosk)
+    web, _ = clerk("Nguyễn Thị Lan", (1,))
+    assert web.post("/api/counters/1/hold", {"id": "h"})[0] == 200
+    a_change_right_after_the_first_view(hall, monkeypatch, lambda: counter.ask("call-next", {"counter": 1}, timeout=5),
+                                        BoardSeen(issued.ticket_id, "called"))
+    got = web.events("/api/live", until=lambda kind, data: kind == "counter" and data["current"] is not None)
+    assert got[-1][1]["current"]["label"] == issued.ticket

@@ -132,8 +132,14 @@ class WebApp:
         s = self.clerks.session(request)
         assert self.live is not None
         live = self.live
-        first: Message = await self.desk.read(lambda e, now: clerk_view(e, held_counter(e, s.staff), now))
-        feed = live.clerk_feed(s.staff)
+        feed = live.clerk_feed(s.staff)   # before the view is read: no change falls between (live.sse)
+        try:
+            first: Message = await self.desk.read(lambda e, now: clerk_view(e, held_counter(e, s.staff), now))
+        except BaseException:
+            live.drop(feed)
+            raise
+        feed.put(first)
+        feed.put(alarms_message(self.service.alarms.current))
 
         def dress(m: Message) -> Message:
             kind, data = m
@@ -146,8 +152,7 @@ class WebApp:
         async def still() -> bool:
             return self.sessions.find(request.cookies.get("motcua_session"), self.day()) is not None
 
-        alarms = alarms_message(self.service.alarms.current)
-        return StreamingResponse(sse(feed, [first, alarms], dress, still, live.drop), media_type="text/event-stream",
+        return StreamingResponse(sse(feed, dress, still, live.drop), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     # --- lifecycle and errors ------------------------------------------------------

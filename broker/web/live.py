@@ -3,7 +3,8 @@
     live = Live(loop); service.watchers.append(live)
     feed = live.clerk_feed(staff_id)        # `counter` / `counters` / `call` / `alarms` events for one clerk's page
     feed = live.ticket_feed(ticket_id)      # `ticket` / `gone` events for one ticket's page
-    StreamingResponse(sse(feed, first, still_valid), media_type="text/event-stream")
+    first = await read_the_view(); feed.put(first)   # the feed before the read: see sse()
+    StreamingResponse(sse(feed, dress, still_valid, drop), media_type="text/event-stream")
 
 Why SSE and not WebSocket: the pages only listen (every action is a plain POST with its own
 reply), EventSource reconnects by itself on the oldest phones' Chrome, and it is plain HTTP
@@ -44,6 +45,10 @@ class Feed:
     def offer(self, message: Message) -> None:
         """From the worker's thread."""
         self.loop.call_soon_threadsafe(self._put, message)
+
+    def put(self, message: Message) -> None:
+        """On the loop: a page's first view, the moment it is read (a later offer then replaces it)."""
+        self._put(message)
 
     def _put(self, message: Message) -> None:
         kind, data = message
@@ -146,15 +151,19 @@ def event(kind: str, data: dict[str, Any]) -> str:
     return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
 
 
-async def sse(feed: Feed, first: list[Message], dress: Callable[[Message], Message],
+async def sse(feed: Feed, dress: Callable[[Message], Message],
               still: Callable[[], Awaitable[bool]], drop: Callable[[Feed], None]) -> AsyncIterator[str]:
-    """The event stream: `first` at once, then whatever the worker offers; a keepalive comment every
-    KEEPALIVE_S; `ended` when `still()` says the page's session or ticket is gone."""
+    """The event stream: what the feed holds at once, then whatever the worker offers; a keepalive
+    every KEEPALIVE_S; `ended` when `still()` says the page's session or ticket is gone.
+
+    The caller makes the feed before it reads the page's first view and puts that view in as soon
+    as it has it. Read first and subscribed after, a change between the two (a clerk finishing the
+    ticket while the phone connects) reached neither: the page waited on the old state until its
+    next reconnect. Put in only here, when the stream starts, the first view would overwrite a
+    newer offer that came meanwhile."""
     try:
         # EventSource reconnects after `retry` ms when the stream drops (the hall server restarting).
         yield "retry: 2000\n\n"
-        for message in first:
-            feed._put(message)
         while True:
             for kind, data in feed.take():
                 yield event(*dress((kind, data)))

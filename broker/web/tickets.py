@@ -48,17 +48,23 @@ class Tickets:
 
     async def live(self, request: Request) -> Response:
         tid = self.ticket_id(request.path_params["code"])
-        data = await self.view(tid)
-        if data is None:
-            raise Refused("unknown_ticket", 404)
         live = self.app.live
         assert live is not None   # made at the app's startup
-        feed = live.ticket_feed(tid)
+        feed = live.ticket_feed(tid)   # before the view is read: no change falls between (live.sse)
+        try:
+            data = await self.view(tid)
+        except BaseException:
+            live.drop(feed)
+            raise
+        if data is None:
+            live.drop(feed)
+            raise Refused("unknown_ticket", 404)
+        feed.put(("ticket", data))
 
         async def still() -> bool:
             return await self.view(tid) is not None
 
-        return StreamingResponse(sse(feed, [("ticket", data)], lambda m: m, still, live.drop),
+        return StreamingResponse(sse(feed, lambda m: m, still, live.drop),
                                  media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
     async def rate(self, request: Request) -> Response:
