@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -80,7 +81,9 @@ class Live:
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
         self._lock = threading.Lock()
-        self._feeds: set[Feed] = set()
+        # Weak: a page that goes away before its stream starts (Starlette cancels the response at the
+        # disconnect, so sse() never runs and its `finally` never drops the feed) takes its feed with it.
+        self._feeds: weakref.WeakSet[Feed] = weakref.WeakSet()
 
     def clerk_feed(self, staff: int) -> Feed:
         return self._add(Feed(self.loop, staff=staff))
