@@ -18,14 +18,17 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
+from broker.server import add_devices
 from hall.client import HallClient, RequestTimeout
+from hall.config import load_hall, with_ports
 from hall.device import DeviceConfig, load_device
 from hall.protocol import SERVER_ID, Topics, encode
+from motcua_cli.paths import EXAMPLE_HALL, free_port
 from tests.conftest import ROOT, wait_for
 from tests.hallproc import HallProcess
 
@@ -249,3 +252,40 @@ def test_the_acl_file_is_replaced_whole_never_seen_half_written(tmp_path):
     inode = path.stat().st_ino
     assert _write_private(path, "new\n") and path.read_text() == "new\n"
     assert path.stat().st_ino != inode and path.stat().st_mode & 0o777 == 0o600   # renamed over, not rewritten
+
+
+def test_registry_writes_at_once_lose_no_device(tmp_path):
+    # The registry lock itself, where the race is easy to meet: eight writers released together,
+    # each with its own ledger connection, as eight `device add` would be. Without the lock a writer
+    # that read the registry before another's device was committed writes the files last, and that
+    # device is missing from passwd (seen: a device lost in most rounds, or a temp file renamed away).
+    cfg = replace(with_ports(load_hall(EXAMPLE_HALL), free_port(), free_port()), id="acl-race")
+    for round_ in range(10):
+        data = tmp_path / f"round-{round_}"
+        add_devices(cfg, data, [("kiosk-0", "kiosk", None)])
+        wanted = {"kiosk-0"} | eight_writers_at_once(cfg, data)
+        users = {line.split(":")[0] for line in (data / "mosquitto" / "passwd").read_text().splitlines()}
+        assert wanted <= users, f"round {round_}: missing from passwd: {sorted(wanted - users)}"
+        acl = (data / "mosquitto" / "acl").read_text()
+        assert all(f"user {d}\n" in acl for d in wanted)
+
+
+def eight_writers_at_once(cfg, data: Path) -> set[str]:
+    """Eight threads add three devices each, released by one barrier; the ids they added."""
+    start = threading.Barrier(8)
+    failures: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        start.wait()
+        try:
+            add_devices(cfg, data, [(f"kiosk-{n}-{i}", "kiosk", None) for i in range(3)])
+        except BaseException as exc:   # handed to the test's thread, which fails on it
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert failures == []
+    return {f"kiosk-{n}-{i}" for n in range(8) for i in range(3)}
