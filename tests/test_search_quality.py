@@ -64,11 +64,6 @@ def test_accented_queries_as_a_keyboard_with_accents_sends_them(kiosk_catalog):
         assert kiosk_catalog.search(q["q"])[0].id == q["expect"], q["q"]
 
 
-def test_every_keystroke_answers_quickly_on_the_model(outcomes):
-    # A generous bound for a shared test machine; `motcua bench search` measures the 20 ms goal.
-    assert max(o.worst_ms for o in outcomes) < 100
-
-
 def test_a_long_query_is_kept_up_to_the_limit_and_the_box_says_it_is_full(kiosk_catalog):
     m = KioskModel(now=0.0)
     m.on_catalog(kiosk_catalog, 0.0)
