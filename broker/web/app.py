@@ -132,14 +132,13 @@ class WebApp:
         s = self.clerks.session(request)
         assert self.live is not None
         live = self.live
-        feed = live.clerk_feed(s.staff)   # before the view is read: no change falls between (live.sse)
-        try:
-            first: Message = await self.desk.read(lambda e, now: clerk_view(e, held_counter(e, s.staff), now))
-        except BaseException:
-            live.drop(feed)
-            raise
-        feed.put(first)
-        feed.put(alarms_message(self.service.alarms.current))
+        feed = live.clerk_feed(s.staff)
+
+        async def first() -> list[Message]:
+            view = await self.desk.read(lambda e, now: clerk_view(e, held_counter(e, s.staff), now))
+            return [view, alarms_message(self.service.alarms.current)]
+
+        await live.opened(feed, first)
 
         def dress(m: Message) -> Message:
             kind, data = m

@@ -3,7 +3,7 @@
     live = Live(loop); service.watchers.append(live)
     feed = live.clerk_feed(staff_id)        # `counter` / `counters` / `call` / `alarms` events for one clerk's page
     feed = live.ticket_feed(ticket_id)      # `ticket` / `gone` events for one ticket's page
-    first = await read_the_view(); feed.put(first)   # the feed before the read: see sse()
+    await live.opened(feed, read_first_views)        # the feed before the read: see sse()
     StreamingResponse(sse(feed, dress, still_valid, drop), media_type="text/event-stream")
 
 Why SSE and not WebSocket: the pages only listen (every action is a plain POST with its own
@@ -96,6 +96,22 @@ class Live:
             self._feeds.add(feed)
         return feed
 
+    async def opened(self, feed: Feed, first: Callable[[], Awaitable[list[Message] | None]]) -> bool:
+        """Put a page's first messages in its feed, read only now that the feed exists, and each the
+        moment it is read (see sse()). False, the feed dropped, when `first` finds nothing to show
+        (a ticket of another day); an error in `first` drops it too."""
+        try:
+            messages = await first()
+        except BaseException:
+            self.drop(feed)
+            raise
+        if messages is None:
+            self.drop(feed)
+            return False
+        for message in messages:
+            feed.put(message)
+        return True
+
     def drop(self, feed: Feed) -> None:
         with self._lock:
             self._feeds.discard(feed)
@@ -159,8 +175,8 @@ async def sse(feed: Feed, dress: Callable[[Message], Message],
     """The event stream: what the feed holds at once, then whatever the worker offers; a keepalive
     every KEEPALIVE_S; `ended` when `still()` says the page's session or ticket is gone.
 
-    The caller makes the feed before it reads the page's first view and puts that view in as soon
-    as it has it. Read first and subscribed after, a change between the two (a clerk finishing the
+    The feed is made before the page's first view is read, and that view put in as soon as it is
+    read (Live.opened). Read first and subscribed after, a change between the two (a clerk finishing the
     ticket while the phone connects) reached neither: the page waited on the old state until its
     next reconnect. Put in only here, when the stream starts, the first view would overwrite a
     newer offer that came meanwhile."""

@@ -15,7 +15,7 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from broker.model import Device
 from broker.page_code import ticket_of
 from broker.web.answers import PAGE_HEADERS, Refused, from_reply, json_body, ok, tap_id
-from broker.web.live import sse
+from broker.web.live import Message, sse
 from broker.web.views import ticket_view
 from broker.web_actions import CITIZEN
 
@@ -50,16 +50,14 @@ class Tickets:
         tid = self.ticket_id(request.path_params["code"])
         live = self.app.live
         assert live is not None   # made at the app's startup
-        feed = live.ticket_feed(tid)   # before the view is read: no change falls between (live.sse)
-        try:
+        feed = live.ticket_feed(tid)
+
+        async def first() -> list[Message] | None:
             data = await self.view(tid)
-        except BaseException:
-            live.drop(feed)
-            raise
-        if data is None:
-            live.drop(feed)
+            return None if data is None else [("ticket", data)]
+
+        if not await live.opened(feed, first):
             raise Refused("unknown_ticket", 404)
-        feed.put(("ticket", data))
 
         async def still() -> bool:
             return await self.view(tid) is not None
