@@ -45,13 +45,10 @@ class Feed:
 
     def offer(self, message: Message) -> None:
         """From the worker's thread."""
-        self.loop.call_soon_threadsafe(self._put, message)
+        self.loop.call_soon_threadsafe(self.put, message)
 
     def put(self, message: Message) -> None:
-        """On the loop: a page's first view, the moment it is read (a later offer then replaces it)."""
-        self._put(message)
-
-    def _put(self, message: Message) -> None:
+        """On the loop: an offer, or a page's first view the moment it is read (a later offer replaces it)."""
         kind, data = message
         if kind == "call":
             self._calls.append(data)
